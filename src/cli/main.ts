@@ -1,0 +1,52 @@
+/**
+ * The `kielo` command line. Each command lives in `commands/<name>.ts` and exports a function that
+ * adds itself to the program; this file only assembles them and turns errors into messages.
+ */
+import { Command, CommanderError } from "commander";
+import { KieloError } from "../util/errors.ts";
+import { registerData } from "./commands/data.ts";
+
+const program = new Command("kielo")
+  .description(
+    "Post-train LLMs for languages with little data: convert, compile and mix data, translate and clean it,\n" +
+      "fine-tune (SFT, LoRA, QLoRA, DPO), evaluate (IFEval, response language) and compare runs.",
+  )
+  .version(await packageVersion(), "-V, --version")
+  .showHelpAfterError("(run with --help for usage)")
+  .exitOverride();
+
+// Commands register here, one line each.
+registerData(program);
+
+// Ctrl-C: exit with the conventional code so that `exit` handlers remove temporary outputs.
+// Commands that must react themselves (e.g. forwarding to the engine) install their own handler.
+process.on("SIGINT", () => process.exit(130));
+process.on("SIGTERM", () => process.exit(143));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  process.exitCode = reportError(error);
+}
+
+function reportError(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // Commander already printed its message (or the help text).
+    return error.exitCode;
+  }
+  if (error instanceof KieloError) {
+    process.stderr.write(`kielo: ${error.message}\n`);
+    if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);
+    return 1;
+  }
+  process.stderr.write(`kielo: internal error (please report it):\n${(error as Error)?.stack ?? String(error)}\n`);
+  return 2;
+}
+
+async function packageVersion(): Promise<string> {
+  const { readFile } = await import("node:fs/promises");
+  const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
+  return pkg.version;
+}

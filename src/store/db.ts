@@ -1,0 +1,65 @@
+/**
+ * The workspace store: one SQLite file (`kielo.db`) per workspace, through `node:sqlite`.
+ *
+ * Schema changes are numbered migrations applied in order inside a transaction; `PRAGMA
+ * user_version` records how far a file has been migrated, so an old `kielo.db` is upgraded in
+ * place and a newer one is refused with a clear message.
+ */
+import { mkdirSync } from "node:fs";
+import { DatabaseSync } from "node:sqlite";
+import { dirname, resolve } from "node:path";
+import { KieloError } from "../util/errors.ts";
+import { MIGRATIONS } from "./migrations.ts";
+
+export type Store = DatabaseSync;
+
+/** Default location: `$KIELO_DB`, else `kielo.db` in the current directory. */
+export function defaultStorePath(): string {
+  return resolve(process.env["KIELO_DB"] ?? "kielo.db");
+}
+
+export function openStore(path: string = defaultStorePath()): Store {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const db = new DatabaseSync(path);
+  // WAL lets a reader (kielo report) look at a run while another process writes to it.
+  if (path !== ":memory:") db.exec("PRAGMA journal_mode = WAL");
+  db.exec("PRAGMA foreign_keys = ON");
+  db.exec("PRAGMA busy_timeout = 5000");
+  migrate(db, path);
+  return db;
+}
+
+function migrate(db: DatabaseSync, path: string): void {
+  const row = db.prepare("PRAGMA user_version").get() as { user_version: number };
+  const current = row.user_version;
+  if (current > MIGRATIONS.length) {
+    throw new KieloError(
+      `${path} was written by a newer kielo (schema ${current}, this kielo knows ${MIGRATIONS.length}).`,
+      { hint: "Upgrade kielo, or point KIELO_DB at another file." },
+    );
+  }
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    db.exec("BEGIN");
+    try {
+      db.exec(MIGRATIONS[version]!);
+      db.exec(`PRAGMA user_version = ${version + 1}`);
+      db.exec("COMMIT");
+    } catch (error) {
+      db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+}
+
+/** Run `fn` inside a transaction. */
+export function transaction<T>(db: Store, fn: () => T): T {
+  db.exec("BEGIN");
+  try {
+    const result = fn();
+    db.exec("COMMIT");
+    return result;
+  } catch (error) {
+    db.exec("ROLLBACK");
+    throw error;
+  }
+}

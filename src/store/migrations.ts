@@ -1,0 +1,62 @@
+/**
+ * Schema migrations of `kielo.db`, applied in order. Never edit a shipped migration: append a new one.
+ *
+ * Tables:
+ * - `runs`: one row per kielo action worth remembering (compile, train, eval, translate, …).
+ * - `metrics`: numeric series of a run (training loss per step, eval accuracies, …).
+ * - `generations`: model outputs (for evaluation and review), keyed by run and prompt key.
+ * - `translations`: the translation cache, one row per finished segment.
+ * - `eval_results`: per-item evaluation verdicts (e.g. IFEval per prompt), as JSON.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE runs (
+    id          INTEGER PRIMARY KEY,
+    kind        TEXT NOT NULL,            -- compile | sft | dpo | eval-ifeval | translate | clean | generate | mix
+    label       TEXT,                     -- user-chosen run/model label
+    status      TEXT NOT NULL DEFAULT 'running',  -- running | done | failed | interrupted
+    config_json TEXT NOT NULL DEFAULT '{}',
+    summary_json TEXT,
+    started_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+    ended_at    TEXT
+  );
+  CREATE INDEX runs_kind_label ON runs(kind, label);
+
+  CREATE TABLE metrics (
+    run_id  INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    name    TEXT NOT NULL,
+    step    INTEGER,
+    value   REAL NOT NULL,
+    at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+  );
+  CREATE INDEX metrics_run_name ON metrics(run_id, name, step);
+
+  CREATE TABLE generations (
+    run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    prompt_key TEXT NOT NULL,
+    prompt     TEXT NOT NULL,
+    response   TEXT NOT NULL,
+    meta_json  TEXT,
+    PRIMARY KEY (run_id, prompt_key)
+  );
+
+  CREATE TABLE translations (
+    source_hash   TEXT NOT NULL,          -- sha256 of the source segment
+    model         TEXT NOT NULL,
+    prompt_version TEXT NOT NULL,
+    decoding_hash TEXT NOT NULL,          -- hash of the decoding settings
+    source_text   TEXT NOT NULL,
+    target_text   TEXT NOT NULL,
+    finish_reason TEXT,
+    created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+    PRIMARY KEY (source_hash, model, prompt_version, decoding_hash)
+  );
+
+  CREATE TABLE eval_results (
+    run_id    INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    item_key  TEXT NOT NULL,
+    result_json TEXT NOT NULL,
+    PRIMARY KEY (run_id, item_key)
+  );
+  `,
+];

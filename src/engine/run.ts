@@ -1,0 +1,112 @@
+/**
+ * Launching the engine and following its events.
+ *
+ * The engine prints one JSON event per line on stdout (docs/formats.md §3); anything else it prints
+ * (library warnings, tracebacks) goes to stderr, which is passed through and its tail kept for error
+ * messages. Ctrl-C is forwarded once as SIGINT, so the engine finishes its step, checkpoints and
+ * stops; a second Ctrl-C kills it.
+ */
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { engineEnv, pythonNotFound, type PythonChoice } from "./python.ts";
+import { parseEvent, type DoneEvent, type EngineEvent, type ErrorEvent } from "./events.ts";
+
+export interface EngineRunOptions {
+  python: PythonChoice;
+  /** Arguments after `python -m kielo_engine`, e.g. ["run", jobDir]. */
+  args: string[];
+  /** More than 1: start under torchrun with this many processes (one per GPU). */
+  gpus?: number;
+  onEvent?: (event: EngineEvent) => void;
+  /** Lines the engine printed on stdout that are not events. */
+  onOutput?: (line: string) => void;
+  /** Pass the engine's stderr through to ours (default true). */
+  passStderr?: boolean;
+}
+
+export interface EngineRunResult {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  interrupted: boolean;
+  error?: ErrorEvent;
+  done?: DoneEvent;
+  stderrTail: string[];
+}
+
+export function engineCommand(python: PythonChoice, args: string[], gpus = 1): string[] {
+  if (gpus > 1) {
+    return [python.path, "-m", "torch.distributed.run", "--standalone", `--nproc-per-node=${gpus}`, "-m", "kielo_engine", ...args];
+  }
+  return [python.path, "-m", "kielo_engine", ...args];
+}
+
+export async function runEngine(options: EngineRunOptions): Promise<EngineRunResult> {
+  const [cmd, ...argv] = engineCommand(options.python, options.args, options.gpus);
+  // Own process group: a terminal Ctrl-C reaches only kielo, which forwards it exactly once.
+  const child = spawn(cmd!, argv, { env: engineEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const result: EngineRunResult = { exitCode: null, signal: null, interrupted: false, stderrTail: [] };
+
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts += 1;
+    result.interrupted = true;
+    if (interrupts === 1) {
+      process.stderr.write("\nkielo: stopping — the engine finishes its step and writes a checkpoint (Ctrl-C again to kill it)\n");
+      signalGroup("SIGINT");
+    } else {
+      signalGroup("SIGKILL");
+    }
+  };
+  // The engine leads its own process group (torchrun workers included): signal all of it.
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // already gone
+    }
+  };
+  const killOnExit = () => {
+    if (child.exitCode === null) signalGroup("SIGKILL");
+  };
+  // While the engine runs, Ctrl-C belongs to it: set aside the CLI's exit-on-Ctrl-C handler.
+  const previous = process.listeners("SIGINT");
+  process.removeAllListeners("SIGINT");
+  process.on("SIGINT", onSigint);
+  process.on("exit", killOnExit);
+
+  const stdout = createInterface({ input: child.stdout });
+  stdout.on("line", (line) => {
+    const event = parseEvent(line);
+    if (!event) {
+      options.onOutput?.(line);
+      return;
+    }
+    if (event.type === "error") result.error = event as ErrorEvent;
+    if (event.type === "done") result.done = event as DoneEvent;
+    options.onEvent?.(event);
+  });
+  const stderr = createInterface({ input: child.stderr });
+  stderr.on("line", (line) => {
+    result.stderrTail.push(line);
+    if (result.stderrTail.length > 40) result.stderrTail.shift();
+    if (options.passStderr !== false) process.stderr.write(`${line}\n`);
+  });
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.once("error", (error: NodeJS.ErrnoException) => {
+        reject(error.code === "ENOENT" ? pythonNotFound(options.python, "no such program") : error);
+      });
+      child.once("close", (code, signal) => {
+        result.exitCode = code;
+        result.signal = signal;
+        resolve();
+      });
+    });
+  } finally {
+    process.removeListener("SIGINT", onSigint);
+    process.removeListener("exit", killOnExit);
+    for (const listener of previous) process.on("SIGINT", listener as () => void);
+  }
+  return result;
+}

@@ -1,0 +1,161 @@
+/**
+ * Training recipes: YAML files validated by a schema, with errors that name the file and field.
+ *
+ * A recipe says what to train (model, data, method) and how (adapter, optimiser, batch, schedule).
+ * Relative paths in a recipe are resolved against the recipe file's folder, so a recipe and its
+ * data can be moved together.
+ */
+import { readFile } from "node:fs/promises";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { parse as parseYaml, YAMLParseError } from "yaml";
+import { z } from "zod";
+import { KieloError } from "../util/errors.ts";
+
+const positiveInt = z.number().int().positive();
+
+export const DataSchema = z
+  .object({
+    /** Canonical records (JSONL) to train on. */
+    train: z.string(),
+    /** Held-out records for evaluation loss; or use `eval_fraction`. */
+    eval: z.string().optional(),
+    /** Fraction of `train` held out for evaluation when `eval` is not given (seeded). */
+    eval_fraction: z.number().min(0).lt(1).default(0),
+    /** Chat template: `model` (the tokenizer's own), `llama-2`, `chatml`, `qa-context`, `file:<path>`. */
+    template: z.string().optional(),
+    /** Which tokens are trained (SFT): all (the paper's default), assistant (prompt masking), last-assistant. */
+    policy: z.enum(["all", "assistant", "last-assistant"]).default("all"),
+    max_length: positiveInt.default(2048),
+    truncation: z.enum(["drop", "keep-start", "keep-end"]).optional(),
+    /** Pack documents into sequences of this many tokens (SFT only); false = no packing. */
+    packing: z.union([z.literal(false), positiveInt]).default(false),
+    /** Batch sequences of similar length together (less padding), as transformers' group_by_length. */
+    group_by_length: z.boolean().default(false),
+  })
+  .strict();
+
+export const AdapterSchema = z
+  .object({
+    type: z.enum(["none", "lora", "qlora"]).default("none"),
+    r: positiveInt.default(16),
+    alpha: z.number().positive().default(32),
+    dropout: z.number().min(0).lt(1).default(0.05),
+    target_modules: z.union([z.literal("all-linear"), z.array(z.string()).min(1)]).default("all-linear"),
+    /** NF4 quantisation of the base model (QLoRA). */
+    quant: z
+      .object({
+        block_size: positiveInt.default(64),
+        double_quant: z.boolean().default(true),
+        compute_dtype: z.enum(["bf16", "fp16", "fp32"]).default("bf16"),
+      })
+      .strict()
+      .default({ block_size: 64, double_quant: true, compute_dtype: "bf16" }),
+  })
+  .strict();
+
+export const TrainingSchema = z
+  .object({
+    epochs: z.number().positive().default(1),
+    /** Sequences per micro-batch on one device. */
+    micro_batch_size: positiveInt.default(1),
+    /** Sequences per optimizer step over all devices; default micro_batch_size × gpus (no accumulation). */
+    global_batch_size: positiveInt.optional(),
+    lr: z.number().positive(),
+    schedule: z.enum(["cosine", "linear", "constant"]).default("cosine"),
+    warmup_ratio: z.number().min(0).max(1).default(0),
+    weight_decay: z.number().min(0).default(0),
+    max_grad_norm: z.number().positive().default(1),
+    betas: z.tuple([z.number(), z.number()]).default([0.9, 0.999]),
+    eps: z.number().positive().default(1e-8),
+    gradient_checkpointing: z.boolean().default(false),
+    /** NEFTune noise α (5–15 typical); null = off. */
+    neftune_alpha: z.number().positive().nullable().default(null),
+    seed: z.number().int().min(0).default(42),
+    save_every_steps: positiveInt.default(100),
+    keep_checkpoints: positiveInt.default(2),
+    log_every_steps: positiveInt.default(1),
+    eval_every_steps: positiveInt.optional(),
+  })
+  .strict();
+
+export const DpoSchema = z
+  .object({
+    beta: z.number().positive().default(0.1),
+    loss: z.enum(["sigmoid", "ipo", "hinge"]).default("sigmoid"),
+    /** cDPO label smoothing ε (sigmoid loss only). */
+    label_smoothing: z.number().min(0).lt(0.5).default(0),
+    /** auto = adapter-disabled policy for LoRA/QLoRA, precomputed log-probs for full fine-tuning. */
+    reference: z.enum(["auto", "adapter-disabled", "frozen-copy", "precomputed"]).default("auto"),
+  })
+  .strict();
+
+export const RecipeSchema = z
+  .object({
+    method: z.enum(["sft", "dpo"]),
+    /** A local Hugging Face model folder (safetensors). For DPO after LoRA SFT: the base model. */
+    model: z.string(),
+    /** Start from this adapter (e.g. the SFT adapter, for DPO). */
+    init_adapter: z.string().optional(),
+    dtype: z.enum(["bf16", "fp16", "fp32"]).default("bf16"),
+    trust_remote_code: z.boolean().default(false),
+    data: DataSchema,
+    adapter: AdapterSchema.default({
+      type: "none",
+      r: 16,
+      alpha: 32,
+      dropout: 0.05,
+      target_modules: "all-linear",
+      quant: { block_size: 64, double_quant: true, compute_dtype: "bf16" },
+    }),
+    training: TrainingSchema,
+    dpo: DpoSchema.optional(),
+    /** The job folder (compiled data, checkpoints, events, final model). */
+    output: z.string().optional(),
+    /** A label for the run in kielo.db (default: the recipe file name). */
+    label: z.string().optional(),
+  })
+  .strict();
+
+export type Recipe = z.infer<typeof RecipeSchema>;
+
+/** Read, validate and resolve a recipe file. */
+export async function loadRecipe(path: string): Promise<Recipe> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new KieloError(`cannot read recipe ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (error) {
+    const where = error instanceof YAMLParseError && error.linePos ? `:${error.linePos[0].line}` : "";
+    throw new KieloError(`${path}${where}: invalid YAML: ${(error as Error).message.split("\n")[0]}`);
+  }
+  return parseRecipe(raw, path);
+}
+
+export function parseRecipe(raw: unknown, path: string): Recipe {
+  const parsed = RecipeSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join(".") || "(top level)"}: ${issue.message}`);
+    throw new KieloError(`${path}: invalid recipe:\n${problems.join("\n")}`, {
+      hint: "See recipes/ for complete examples and README § kielo train for every field.",
+    });
+  }
+  const recipe = parsed.data;
+  if (recipe.method === "dpo" && recipe.data.packing !== false) {
+    throw new KieloError(`${path}: data.packing: preference data is never packed; remove it for a DPO recipe.`);
+  }
+  const base = dirname(resolve(path));
+  const at = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  recipe.model = at(recipe.model);
+  recipe.data.train = at(recipe.data.train);
+  if (recipe.data.eval) recipe.data.eval = at(recipe.data.eval);
+  if (recipe.init_adapter) recipe.init_adapter = at(recipe.init_adapter);
+  if (recipe.output) recipe.output = at(recipe.output);
+  if (recipe.data.template?.startsWith("file:")) recipe.data.template = `file:${at(recipe.data.template.slice(5))}`;
+  if (recipe.method === "dpo" && recipe.dpo === undefined) recipe.dpo = DpoSchema.parse({});
+  return recipe;
+}

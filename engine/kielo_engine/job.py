@@ -323,6 +323,8 @@ def parse_job(obj: Any, job_dir: str, file: str = "job.json") -> Job:
     output = OutputSpec(dir=output_r.string("dir"), save=output_r.string("save", SAVE_KINDS))
     if output.save == "adapter" and adapter is None:
         r.fail("output.save", '"full" when `adapter` is null', output.save)
+    if output.save == "full" and adapter is not None and adapter.type == "qlora":
+        r.fail("output.save", '"adapter" for QLoRA (merge the adapter into full weights with `kielo merge`)', output.save)
 
     neftune = r._get("neftune_alpha", required=False)
     if neftune is not None:

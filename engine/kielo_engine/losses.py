@@ -22,6 +22,11 @@ IGNORE_INDEX = -100
 DPO_LOSS_TYPES = ("sigmoid", "robust", "hinge", "ipo", "sigmoid_norm")
 
 
+def at_least_fp32(x: Tensor) -> Tensor:
+    """fp64 stays fp64 (exact tests); everything else is computed in fp32."""
+    return x if x.dtype == torch.float64 else x.float()
+
+
 def selective_log_softmax(logits: Tensor, index: Tensor) -> Tensor:
     """log_softmax(logits)[..., index] in fp32, without materialising the full log-softmax.
 
@@ -110,8 +115,8 @@ def dpo_loss(
         raise ValueError(f"unknown DPO loss type {loss_type!r}; expected one of {', '.join(DPO_LOSS_TYPES)}")
     if not 0.0 <= label_smoothing < 0.5:
         raise ValueError(f"label_smoothing must be in [0, 0.5), got {label_smoothing}")
-    chosen_logratios = policy_chosen.float() - ref_chosen.float()
-    rejected_logratios = policy_rejected.float() - ref_rejected.float()
+    chosen_logratios = at_least_fp32(policy_chosen) - at_least_fp32(ref_chosen)
+    rejected_logratios = at_least_fp32(policy_rejected) - at_least_fp32(ref_rejected)
     delta = chosen_logratios - rejected_logratios
 
     if loss_type == "sigmoid":
@@ -125,8 +130,8 @@ def dpo_loss(
     else:
         if chosen_lengths is None or rejected_lengths is None:
             raise ValueError(f"loss type {loss_type!r} needs chosen_lengths and rejected_lengths")
-        chosen_avg = chosen_logratios / chosen_lengths.float().clamp(min=1.0)
-        rejected_avg = rejected_logratios / rejected_lengths.float().clamp(min=1.0)
+        chosen_avg = chosen_logratios / chosen_lengths.to(chosen_logratios.dtype).clamp(min=1.0)
+        rejected_avg = rejected_logratios / rejected_lengths.to(rejected_logratios.dtype).clamp(min=1.0)
         if loss_type == "ipo":
             losses = (chosen_avg - rejected_avg - 1.0 / (2.0 * beta)) ** 2
         else:  # sigmoid_norm: length-normalised DPO with a reference
@@ -139,13 +144,13 @@ def dpo_loss(
 
 def simpo_loss(chosen_mean_logps: Tensor, rejected_mean_logps: Tensor, *, beta: float, gamma: float) -> Tensor:
     """Reference-free SimPO per pair: −log σ(β(ℓ̄_w − ℓ̄_l) − γ), ℓ̄ = mean completion log-prob."""
-    return -F.logsigmoid(beta * (chosen_mean_logps.float() - rejected_mean_logps.float()) - gamma)
+    return -F.logsigmoid(beta * (at_least_fp32(chosen_mean_logps) - at_least_fp32(rejected_mean_logps)) - gamma)
 
 
 def orpo_log_odds(chosen_mean_logps: Tensor, rejected_mean_logps: Tensor) -> Tensor:
     """ORPO log odds ratio: (ℓ̄_w − ℓ̄_l) − [log(1 − e^ℓ̄_w) − log(1 − e^ℓ̄_l)]."""
-    w = chosen_mean_logps.float()
-    l = rejected_mean_logps.float()  # noqa: E741 — the paper's name
+    w = at_least_fp32(chosen_mean_logps)
+    l = at_least_fp32(rejected_mean_logps)  # noqa: E741 — the paper's name
     return (w - l) - (torch.log1p(-torch.exp(w)) - torch.log1p(-torch.exp(l)))
 
 
@@ -155,4 +160,4 @@ def orpo_loss(chosen_mean_logps: Tensor, rejected_mean_logps: Tensor, *, beta: f
     TRL's form (NLL of the chosen reply − β·mean log σ(log_odds)) is the same when the NLL term is
     the chosen mean log-prob, as here.
     """
-    return -chosen_mean_logps.float() - beta * F.logsigmoid(orpo_log_odds(chosen_mean_logps, rejected_mean_logps))
+    return -at_least_fp32(chosen_mean_logps) - beta * F.logsigmoid(orpo_log_odds(chosen_mean_logps, rejected_mean_logps))

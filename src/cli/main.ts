@@ -5,6 +5,12 @@
 import { Command, CommanderError } from "commander";
 import { KieloError } from "../util/errors.ts";
 import { registerData } from "./commands/data.ts";
+import { registerDoctor } from "./commands/doctor.ts";
+import { registerTrain } from "./commands/train.ts";
+import { registerMerge } from "./commands/merge.ts";
+import { registerGenerate } from "./commands/generate.ts";
+import { registerEval } from "./commands/eval.ts";
+import { registerMix } from "./commands/mix.ts";
 
 const program = new Command("kielo")
   .description(
@@ -17,6 +23,12 @@ const program = new Command("kielo")
 
 // Commands register here, one line each.
 registerData(program);
+registerTrain(program);
+registerMerge(program);
+registerGenerate(program);
+registerDoctor(program);
+registerEval(program);
+registerMix(program);
 
 // Ctrl-C: exit with the conventional code so that `exit` handlers remove temporary outputs.
 // Commands that must react themselves (e.g. forwarding to the engine) install their own handler.

@@ -210,3 +210,38 @@ export function codePointLength(s: string): number {
   }
   return n;
 }
+
+/**
+ * Python `$` without MULTILINE: the end of the text, or just before a `\n` that ends the text.
+ * (JS `$` without the `m` flag matches only at the very end.)
+ */
+export const PY_END = "(?=\\n?$)";
+
+/**
+ * Python `$` with MULTILINE: before any `\n` or at the end. (JS `m`-flag `$` also stops
+ * before `\r`, U+2028 and U+2029.)
+ */
+export const PY_END_MULTILINE = "(?=\\n|$)";
+
+/**
+ * Regex source matching `word` the way Python's `re.IGNORECASE` does on `str`, without using
+ * the JS `i` flag. CPython compares simple lowercase mappings and adds a few equivalences
+ * (`sre_compile._equivalences`): on the ASCII letters that gives `i ≡ I ≡ İ ≡ ı`,
+ * `k ≡ K ≡ K (U+212A)` and `s ≡ S ≡ ſ` — JS `/iu` (simple case folding) misses `İ` and `ı`.
+ * The JS `i` flag would also widen `\p{L}` classes (U+0345 folds to ι), which Python's `\w`
+ * never does, so caseless literals are spelled out instead. Characters other than ASCII letters
+ * are regex-escaped and matched as they are.
+ */
+export function pyCaselessLiteral(word: string): string {
+  let out = "";
+  for (const ch of word) {
+    const lower = ch.toLowerCase();
+    if (/^[a-z]$/.test(lower)) {
+      const extra = lower === "i" ? "\\u0130\\u0131" : lower === "k" ? "\\u212a" : lower === "s" ? "\\u017f" : "";
+      out += `[${lower}${lower.toUpperCase()}${extra}]`;
+    } else {
+      out += ch.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&");
+    }
+  }
+  return out;
+}

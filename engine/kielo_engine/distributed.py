@@ -1,0 +1,128 @@
+"""One process or many: process group, FSDP2 sharding, reductions and full state dicts.
+
+Under `torchrun` (RANK/WORLD_SIZE set) the engine joins a process group (NCCL on GPUs, gloo on
+CPU), shards the model with FSDP2 (`fully_shard` on every decoder layer, then the root) and splits
+each optimizer step's micro-batches across ranks (rank r takes r, r+W, …). Without torchrun,
+`Dist` is a world of one and every helper is a no-op, so the training loop has a single code path.
+
+Checkpoints use full (unsharded) state dicts gathered to CPU through
+`torch.distributed.checkpoint.state_dict`, which also works on an unsharded model: simple and
+correct first; a sharded DCP checkpoint is the upgrade for models too large for one host's RAM.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.distributed as tdist
+from torch import nn
+from torch.distributed.checkpoint.state_dict import StateDictOptions, get_state_dict, set_state_dict
+
+
+@dataclass(frozen=True)
+class Dist:
+    rank: int
+    world: int
+    local_rank: int
+    device: torch.device
+
+    @property
+    def enabled(self) -> bool:
+        return self.world > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        if self.enabled:
+            tdist.barrier()
+
+    def sum(self, values: list[float]) -> list[float]:
+        """Sums a few numbers over all ranks (one all-reduce, float64)."""
+        if not self.enabled:
+            return list(values)
+        t = torch.tensor(values, dtype=torch.float64, device=self.device)
+        tdist.all_reduce(t, op=tdist.ReduceOp.SUM)
+        return t.tolist()
+
+    def any(self, flag: bool) -> bool:
+        return self.sum([1.0 if flag else 0.0])[0] > 0
+
+    def close(self) -> None:
+        if self.enabled and tdist.is_initialized():
+            tdist.destroy_process_group()
+
+
+def init_distributed() -> Dist:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", str(rank)))
+    if torch.cuda.is_available():
+        device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)
+    else:
+        device = torch.device("cpu")
+    if world > 1 and not tdist.is_initialized():
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        tdist.init_process_group(backend=backend, device_id=device if device.type == "cuda" else None)
+    return Dist(rank=rank, world=world, local_rank=local_rank, device=device)
+
+
+def _decoder_layer_classes(model: nn.Module) -> set[str]:
+    """transformers names the blocks it never splits (`_no_split_modules`): the decoder layers."""
+    for m in model.modules():
+        names = getattr(m, "_no_split_modules", None)
+        if names:
+            return set(names)
+    return set()
+
+
+def shard_model(model: nn.Module, dist: Dist) -> nn.Module:
+    """FSDP2: one `fully_shard` unit per decoder layer, then the root (embeddings, norm, head)."""
+    from torch.distributed.fsdp import fully_shard
+
+    layer_names = _decoder_layer_classes(model)
+    layers = [m for m in model.modules() if type(m).__name__ in layer_names]
+    if not layers:
+        raise RuntimeError("could not find the model's decoder layers to shard (no `_no_split_modules`)")
+    for layer in layers:
+        fully_shard(layer)
+    fully_shard(model)
+    return model
+
+
+def set_gradient_sync(model: nn.Module, enabled: bool, dist: Dist) -> None:
+    """FSDP2 reduce-scatters gradients after every backward unless told to wait for the last
+    micro-batch of the step; accumulating unsharded gradients locally saves communication."""
+    if dist.enabled and hasattr(model, "set_requires_gradient_sync"):
+        model.set_requires_gradient_sync(enabled)
+
+
+def _options(trainable_only: bool, **extra: Any) -> StateDictOptions:
+    return StateDictOptions(full_state_dict=True, cpu_offload=True, ignore_frozen_params=trainable_only, **extra)
+
+
+def full_state(model: nn.Module, optimizer: torch.optim.Optimizer, trainable_only: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Model (trainable parameters only, for adapters) and optimizer state, unsharded, on CPU.
+    Collective under torchrun: every rank calls it; rank 0 writes the result."""
+    return get_state_dict(model, optimizer, options=_options(trainable_only))
+
+
+def load_full_state(model: nn.Module, optimizer: torch.optim.Optimizer, model_state: dict[str, Any], optim_state: dict[str, Any], trainable_only: bool) -> None:
+    set_state_dict(
+        model,
+        optimizer,
+        model_state_dict=model_state,
+        optim_state_dict=optim_state,
+        options=StateDictOptions(full_state_dict=True, ignore_frozen_params=trainable_only, strict=not trainable_only),
+    )
+
+
+def full_model_state(model: nn.Module, trainable_only: bool) -> dict[str, Any]:
+    from torch.distributed.checkpoint.state_dict import get_model_state_dict
+
+    return get_model_state_dict(model, options=_options(trainable_only))

@@ -1,0 +1,95 @@
+/**
+ * Thresholds of `kielo clean`, with their defaults. A `--config` YAML file may set any of them
+ * (same names, nested as below); command-line flags override the file.
+ */
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { KieloError } from "../util/errors.ts";
+
+export const RULES = [
+  "empty",
+  "wrong-language",
+  "untranslated",
+  "length-ratio",
+  "repetition",
+  "scaffolding",
+  "truncated",
+  "code-block",
+  "placeholder",
+] as const;
+export type RuleName = (typeof RULES)[number];
+
+export const CleanConfigSchema = z
+  .object({
+    /** Rules to apply (default: all). */
+    rules: z.array(z.enum(RULES)).default([...RULES]),
+    language: z
+      .object({
+        /** Texts with fewer letters (after removing code, URLs …) are not language-checked: too short to tell. */
+        min_letters: z.number().int().min(1).default(40),
+        /** Paragraphs with at least this many letters are checked one by one for text left in the source language. */
+        paragraph_min_letters: z.number().int().min(1).default(80),
+      })
+      .default({ min_letters: 40, paragraph_min_letters: 80 }),
+    length_ratio: z
+      .object({
+        /** Bounds are median ± k × MAD (scaled to σ) of ln(len_target / len_source) over the file. */
+        k: z.number().positive().default(5),
+        /** Pairs whose source is shorter than this are neither learned from nor checked. */
+        min_source_chars: z.number().int().min(1).default(30),
+        /** Fewer eligible pairs than this for a language pair: use `fallback` instead of learning. */
+        min_samples: z.number().int().min(3).default(30),
+        /** A floor on the half-width of the learned interval (in ln units), against a degenerate MAD. */
+        min_half_width: z.number().min(0).default(0.25),
+        /** ln-ratio bounds when there are too few samples. */
+        fallback: z.tuple([z.number(), z.number()]).default([Math.log(1 / 3), Math.log(3)]),
+      })
+      .default({ k: 5, min_source_chars: 30, min_samples: 30, min_half_width: 0.25, fallback: [Math.log(1 / 3), Math.log(3)] }),
+    repetition: z
+      .object({
+        /** A run of the same word n-gram repeated this many times in a row (more than in the source) is a loop. */
+        min_repeats: z.number().int().min(2).default(4),
+        /** Only runs covering at least this many words count (so "no, no, no" is fine). */
+        min_run_words: z.number().int().min(1).default(8),
+      })
+      .default({ min_repeats: 4, min_run_words: 8 }),
+    untranslated: z
+      .object({
+        /** A target this close to its source (share of target words found in the source) is a copy. */
+        max_word_overlap: z.number().min(0).max(1).default(0.7),
+        /** Overlap is only judged with at least this many target words. */
+        min_words: z.number().int().min(1).default(8),
+      })
+      .default({ max_word_overlap: 0.7, min_words: 8 }),
+    truncation: z
+      .object({
+        /** A target that stops mid-sentence while its source ends a sentence, and is shorter than median − k·MAD. */
+        k: z.number().positive().default(2),
+      })
+      .default({ k: 2 }),
+    scaffolding: z
+      .object({
+        /** Extra strings that must not appear in a target unless they are in its source. */
+        markers: z.array(z.string()).default([]),
+      })
+      .default({ markers: [] }),
+  })
+  .strict();
+export type CleanConfig = z.infer<typeof CleanConfigSchema>;
+
+export function loadCleanConfig(path?: string): CleanConfig {
+  if (path === undefined) return CleanConfigSchema.parse({});
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(path, "utf8")) ?? {};
+  } catch (error) {
+    throw new KieloError(`cannot read clean config ${path}: ${(error as Error).message}`);
+  }
+  const parsed = CleanConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new KieloError(`${path} (field ${issue.path.join(".") || "(top)"}): ${issue.message}`);
+  }
+  return parsed.data;
+}

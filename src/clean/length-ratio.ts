@@ -1,0 +1,42 @@
+/**
+ * Length-ratio bounds learned from the data itself, per language pair.
+ *
+ * For every (source, target) text pair with a long enough source, x = ln(len_target / len_source)
+ * (characters). The bounds are median ± k · 1.4826 · MAD: a robust estimate (median and MAD are
+ * not pulled by the very outliers we want to find, unlike mean and standard deviation). The
+ * half-width has a floor (a near-zero MAD would flag harmless variation), and with fewer than
+ * `min_samples` pairs the configured fallback bounds are used instead.
+ */
+import type { CleanConfig } from "./config.ts";
+
+export interface RatioBounds {
+  pair: string;
+  samples: number;
+  median: number;
+  /** Scaled MAD (≈ σ for normal data). */
+  sigma: number;
+  low: number;
+  high: number;
+  source: "learned" | "fallback";
+}
+
+export function logRatio(source: string, target: string): number {
+  return Math.log(Math.max(1, target.length) / Math.max(1, source.length));
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export function learnBounds(pair: string, ratios: readonly number[], config: CleanConfig["length_ratio"]): RatioBounds {
+  if (ratios.length < config.min_samples) {
+    const [low, high] = config.fallback;
+    return { pair, samples: ratios.length, median: (low + high) / 2, sigma: (high - low) / (2 * config.k), low, high, source: "fallback" };
+  }
+  const m = median(ratios);
+  const sigma = 1.4826 * median(ratios.map((x) => Math.abs(x - m)));
+  const half = Math.max(config.min_half_width, config.k * sigma);
+  return { pair, samples: ratios.length, median: m, sigma, low: m - half, high: m + half, source: "learned" };
+}

@@ -1,0 +1,207 @@
+/**
+ * The cleaning rules. Each looks at one text field of a translated record (with its source text
+ * when known) and returns findings. The record-level decision (drop the whole conversation or pair
+ * if any field has a finding) is made in `clean.ts`.
+ */
+import { LangDetectException, detect } from "../eval/langid/langdetect.ts";
+import { protectedSpans } from "../translate/protect.ts";
+import { fencedCodeBlocks } from "../translate/segment.ts";
+import type { CleanConfig, RuleName } from "./config.ts";
+import { logRatio, type RatioBounds } from "./length-ratio.ts";
+import {
+  endsCleanly,
+  letterCount,
+  longestRepeatRun,
+  maxLineRepeats,
+  multiset,
+  paragraphs,
+  proseOnly,
+  wordOverlap,
+} from "./text-checks.ts";
+
+export interface Finding {
+  rule: RuleName;
+  field: string;
+  detail: string;
+}
+
+export interface FieldContext {
+  path: string;
+  target: string;
+  /** The source text of this field, when known. */
+  source: string | undefined;
+  targetLang: string;
+  sourceLang: string | undefined;
+  /** Bounds for this field's language pair (absent when there is no source). */
+  bounds: RatioBounds | undefined;
+  /** Issues the translator recorded for this field (meta.translation.issues). */
+  translatorIssues: { rule: string; detail: string }[];
+  /** Strings of the translation prompt that must not show up in outputs. */
+  scaffolding: readonly string[];
+}
+
+export type Rule = (context: FieldContext, config: CleanConfig) => Finding[];
+
+/** Generic leaked-prompt patterns, whatever the template: "Translation:", "Finnish:", `<fi>` … */
+const SCAFFOLDING_PATTERNS: readonly RegExp[] = [
+  /^\s*(?:translation|translated text|finnish|english|swedish|source|target|suomeksi|käännös|suomennos|englanniksi)\s*:/im,
+  /<\/?(?:en|fi|sv|de|source|target|translation)>/i,
+  /⟦\s*\d+\s*⟧/,
+  /\b(?:here is the translation|here's the translation|tässä on käännös|tässä käännös)\b/i,
+];
+
+function safeDetect(text: string): string | null {
+  try {
+    return detect(text);
+  } catch (error) {
+    if (error instanceof LangDetectException) return null;
+    throw error;
+  }
+}
+
+export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
+  empty(context) {
+    if (context.target.trim() !== "") return [];
+    if (context.source !== undefined && context.source.trim() === "") return [];
+    return [{ rule: "empty", field: context.path, detail: "the translation is empty" }];
+  },
+
+  "wrong-language"(context, config) {
+    const prose = proseOnly(context.target);
+    if (letterCount(prose) < config.language.min_letters) return [];
+    const lang = safeDetect(prose);
+    if (lang === null || lang === context.targetLang) return [];
+    // Text left in the source language is reported by `untranslated`, with more precision.
+    if (lang === context.sourceLang && context.source !== undefined) return [];
+    return [{ rule: "wrong-language", field: context.path, detail: `detected ${lang}, expected ${context.targetLang}` }];
+  },
+
+  untranslated(context, config) {
+    if (context.source === undefined || context.sourceLang === undefined) return [];
+    const findings: Finding[] = [];
+    const source = context.source.trim();
+    const target = context.target.trim();
+    const sourceProse = proseOnly(source);
+    if (target !== "" && target === source && letterCount(sourceProse) >= 20) {
+      return [{ rule: "untranslated", field: context.path, detail: "identical to the source" }];
+    }
+    const overlap = wordOverlap(proseOnly(source), proseOnly(target));
+    if (overlap.words >= config.untranslated.min_words && overlap.share > config.untranslated.max_word_overlap) {
+      findings.push({
+        rule: "untranslated",
+        field: context.path,
+        detail: `${Math.round(overlap.share * 100)}% of its words are source words`,
+      });
+      return findings;
+    }
+    // Paragraphs left in the source language (partial translations). A paragraph that is also
+    // verbatim in the source (a quoted title, a name list) was kept on purpose.
+    const sourceParagraphs = new Set(paragraphs(source));
+    const targetProse = paragraphs(proseOnly(target));
+    const whole = letterCount(proseOnly(target));
+    for (const [index, paragraph] of targetProse.entries()) {
+      if (sourceParagraphs.has(paragraph) && whole > letterCount(paragraph) * 2) continue;
+      if (letterCount(paragraph) < config.language.paragraph_min_letters) continue;
+      if (safeDetect(paragraph) === context.sourceLang) {
+        findings.push({ rule: "untranslated", field: context.path, detail: `paragraph ${index + 1} is in ${context.sourceLang}` });
+        break;
+      }
+    }
+    return findings;
+  },
+
+  "length-ratio"(context, config) {
+    const { source, bounds } = context;
+    if (source === undefined || bounds === undefined || context.target.trim() === "") return [];
+    if (source.length < config.length_ratio.min_source_chars) return [];
+    const ratio = logRatio(source, context.target);
+    if (ratio >= bounds.low && ratio <= bounds.high) return [];
+    return [
+      {
+        rule: "length-ratio",
+        field: context.path,
+        detail: `length ratio ${Math.exp(ratio).toFixed(2)} outside [${Math.exp(bounds.low).toFixed(2)}, ${Math.exp(bounds.high).toFixed(2)}] (${bounds.source} for ${bounds.pair})`,
+      },
+    ];
+  },
+
+  repetition(context, config) {
+    const run = longestRepeatRun(context.target);
+    const sourceRun = context.source === undefined ? { repeats: 1 } : longestRepeatRun(context.source);
+    const findings: Finding[] = [];
+    if (run.repeats >= config.repetition.min_repeats && run.runWords >= config.repetition.min_run_words && run.repeats > sourceRun.repeats) {
+      findings.push({
+        rule: "repetition",
+        field: context.path,
+        detail: `"${run.unit.slice(0, 60)}" repeated ${run.repeats} times in a row`,
+      });
+      return findings;
+    }
+    const lines = maxLineRepeats(context.target);
+    const sourceLines = context.source === undefined ? { count: 0 } : maxLineRepeats(context.source);
+    if (lines.count >= config.repetition.min_repeats && lines.count > sourceLines.count) {
+      findings.push({ rule: "repetition", field: context.path, detail: `line "${lines.line.slice(0, 60)}" occurs ${lines.count} times` });
+    }
+    return findings;
+  },
+
+  scaffolding(context, config) {
+    const source = context.source ?? "";
+    for (const marker of [...context.scaffolding, ...config.scaffolding.markers]) {
+      if (context.target.includes(marker) && !source.includes(marker)) {
+        return [{ rule: "scaffolding", field: context.path, detail: `contains prompt text ${JSON.stringify(marker.slice(0, 40))}` }];
+      }
+    }
+    for (const pattern of SCAFFOLDING_PATTERNS) {
+      const match = pattern.exec(context.target);
+      if (match !== null && !pattern.test(source)) {
+        return [{ rule: "scaffolding", field: context.path, detail: `contains ${JSON.stringify(match[0].trim())}` }];
+      }
+    }
+    return [];
+  },
+
+  truncated(context, config) {
+    const reported = context.translatorIssues.find((issue) => issue.rule === "truncated");
+    if (reported) return [{ rule: "truncated", field: context.path, detail: "generation hit the token limit" }];
+    const { source, bounds } = context;
+    if (source === undefined || bounds === undefined || context.target.trim() === "") return [];
+    if (source.length < config.length_ratio.min_source_chars) return [];
+    // Stops mid-sentence where the source does not, and is clearly short for this language pair.
+    const short = logRatio(source, context.target) < bounds.median - config.truncation.k * Math.max(bounds.sigma, 0.05);
+    if (short && endsCleanly(source) && !endsCleanly(context.target)) {
+      return [{ rule: "truncated", field: context.path, detail: "ends mid-sentence and is short for its source" }];
+    }
+    return [];
+  },
+
+  "code-block"(context) {
+    if (context.source === undefined) return [];
+    const sourceBlocks = multiset(fencedCodeBlocks(context.source).map((block) => block.trim()));
+    if (sourceBlocks.size === 0) return [];
+    const targetBlocks = multiset(fencedCodeBlocks(context.target).map((block) => block.trim()));
+    let missing = 0;
+    for (const [block, count] of sourceBlocks) missing += Math.max(0, count - (targetBlocks.get(block) ?? 0));
+    if (missing === 0) return [];
+    return [{ rule: "code-block", field: context.path, detail: `${missing} code block(s) of the source lost or altered` }];
+  },
+
+  placeholder(context) {
+    const findings: Finding[] = context.translatorIssues
+      .filter((issue) => issue.rule === "placeholder")
+      .slice(0, 1)
+      .map((issue) => ({ rule: "placeholder" as const, field: context.path, detail: issue.detail }));
+    if (findings.length > 0 || context.source === undefined) return findings;
+    // Without translator notes, check the spans a translator must keep: inline code, URLs, e-mail
+    // addresses and [placeholders] (numbers with units are often legitimately localised: "50 %").
+    const prose = context.source.replace(/```[\s\S]*?```/g, " ");
+    for (const span of protectedSpans(prose)) {
+      if (span.kind === "number-unit") continue;
+      const value = prose.slice(span.start, span.end);
+      if (!context.target.includes(value)) {
+        return [{ rule: "placeholder", field: context.path, detail: `${span.kind} ${JSON.stringify(value.slice(0, 60))} lost or altered` }];
+      }
+    }
+    return [];
+  },
+};

@@ -1,0 +1,88 @@
+/** Text measurements the cleaning rules are built on. Pure functions, one job each. */
+import { protectedSpans } from "../translate/protect.ts";
+import { fencedCodeBlocks } from "../translate/segment.ts";
+
+/** Text without fenced code, inline code, URLs, e-mails and placeholders: what language-ID should see. */
+export function proseOnly(text: string): string {
+  let out = text;
+  for (const block of fencedCodeBlocks(text)) out = out.replace(block, "\n");
+  const spans = protectedSpans(out);
+  for (let i = spans.length - 1; i >= 0; i--) {
+    const span = spans[i]!;
+    out = out.slice(0, span.start) + " " + out.slice(span.end);
+  }
+  return out;
+}
+
+export function letterCount(text: string): number {
+  return text.match(/\p{L}/gu)?.length ?? 0;
+}
+
+export function words(text: string): string[] {
+  return text.toLowerCase().match(/[\p{L}\p{N}]+(?:['’][\p{L}]+)*/gu) ?? [];
+}
+
+/**
+ * The longest run of one word n-gram repeated back to back: returns the repeat count and the
+ * words the run covers. Catches generation loops ("the cat sat. the cat sat. the cat sat. …").
+ */
+export function longestRepeatRun(text: string, maxN = 60): { repeats: number; runWords: number; unit: string } {
+  const tokens = words(text);
+  let best = { repeats: 1, runWords: 0, unit: "" };
+  for (let n = 1; n <= Math.min(maxN, Math.floor(tokens.length / 2)); n++) {
+    let i = 0;
+    while (i + 2 * n <= tokens.length) {
+      let repeats = 1;
+      while (i + (repeats + 1) * n <= tokens.length && sameRun(tokens, i, i + repeats * n, n)) repeats += 1;
+      if (repeats > 1 && repeats * n > best.runWords && repeats >= best.repeats) {
+        best = { repeats, runWords: repeats * n, unit: tokens.slice(i, i + n).join(" ") };
+      }
+      i += repeats > 1 ? (repeats - 1) * n + 1 : 1;
+    }
+  }
+  return best;
+}
+
+function sameRun(tokens: readonly string[], a: number, b: number, n: number): boolean {
+  for (let k = 0; k < n; k++) if (tokens[a + k] !== tokens[b + k]) return false;
+  return true;
+}
+
+/** The largest number of times one non-trivial line occurs. */
+export function maxLineRepeats(text: string): { count: number; line: string } {
+  const counts = new Map<string, number>();
+  let best = { count: 0, line: "" };
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (letterCount(line) < 10) continue;
+    const count = (counts.get(line) ?? 0) + 1;
+    counts.set(line, count);
+    if (count > best.count) best = { count, line };
+  }
+  return best;
+}
+
+/** Share of the target's words (4+ characters) that also occur in the source. */
+export function wordOverlap(source: string, target: string): { share: number; words: number } {
+  const sourceWords = new Set(words(source));
+  const targetWords = words(target).filter((word) => word.length >= 4 && /\p{L}/u.test(word));
+  if (targetWords.length === 0) return { share: 0, words: 0 };
+  const shared = targetWords.filter((word) => sourceWords.has(word)).length;
+  return { share: shared / targetWords.length, words: targetWords.length };
+}
+
+export function paragraphs(text: string): string[] {
+  return text.split(/\n[ \t]*\n/).map((part) => part.trim()).filter((part) => part !== "");
+}
+
+/** Counts of each distinct string. */
+export function multiset(items: readonly string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const item of items) counts.set(item, (counts.get(item) ?? 0) + 1);
+  return counts;
+}
+
+/** Ends like a finished sentence (or list item, or code). */
+export function endsCleanly(text: string): boolean {
+  return /[.!?…:;)\]}"'”’»`*>|\d]\s*$/u.test(text.trimEnd()) || text.trimEnd().endsWith("```");
+}

@@ -1,0 +1,209 @@
+/**
+ * `kielo generate`: answer prompts with a local model (optionally with an adapter) on the engine.
+ *
+ * Prompts are chat-templated and tokenised here; the engine continues token ids in batches; the
+ * answers are decoded here. The output rows `{key, prompt, response}` are what `kielo eval ifeval
+ * --responses` reads, and are also stored in kielo.db.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { Command } from "commander";
+import { loadChatTemplate, TEMPLATE_SPEC_HELP } from "../../chat/chat-template.ts";
+import { readJsonl } from "../../data/jsonl.ts";
+import { MessageSchema, type Message } from "../../data/records.ts";
+import { generateTokens } from "../../engine/generate.ts";
+import { findPython } from "../../engine/python.ts";
+import { openStore, transaction } from "../../store/db.ts";
+import { finishRun, startRun } from "../../store/runs.ts";
+import { loadTokenizer, type LoadedTokenizer } from "../../tokenize/tokenizer-folder.ts";
+import { writeFileAtomic } from "../../util/atomic.ts";
+import { InputError, KieloError } from "../../util/errors.ts";
+import { Progress } from "../../util/progress.ts";
+
+interface GenerateOptions {
+  model: string;
+  adapter?: string;
+  prompts: string;
+  out: string;
+  template?: string;
+  system?: string;
+  raw?: boolean;
+  maxNewTokens: string;
+  temperature: string;
+  topP: string;
+  seed: string;
+  batchSize: string;
+  dtype?: "bf16" | "fp16" | "fp32";
+  device?: string;
+  python?: string;
+  label?: string;
+  quiet?: boolean;
+}
+
+/** One prompt as read from the input file. */
+export interface PromptRow {
+  key: string;
+  /** The prompt as the user wrote it (the IFEval join key). */
+  prompt: string;
+  messages: Message[];
+}
+
+export function registerGenerate(program: Command): void {
+  program
+    .command("generate")
+    .description("answer prompts with a local model on the engine (batched; chat template applied here)")
+    .requiredOption("--model <dir>", "model folder (Hugging Face format: config.json, *.safetensors, tokenizer.json)")
+    .option("--adapter <dir>", "LoRA/QLoRA adapter folder to apply (e.g. runs/<job>/model)")
+    .requiredOption(
+      "--prompts <file>",
+      "JSONL: {prompt} (IFEval style), {messages: [...]} or kielo records; `key` or `id` names a row",
+    )
+    .requiredOption("--out <file>", "answers JSONL: {key, prompt, response, finish_reason}")
+    .option("--template <spec>", `chat template: ${TEMPLATE_SPEC_HELP} (default: model)`)
+    .option("--system <text>", "a system message put before every prompt")
+    .option("--raw", "no chat template: the prompt text is continued as is (base models)")
+    .option("--max-new-tokens <n>", "tokens to generate at most per answer", "512")
+    .option("--temperature <t>", "sampling temperature; 0 = greedy", "0")
+    .option("--top-p <p>", "nucleus sampling probability mass", "1")
+    .option("--seed <n>", "sampling seed (the same seed gives the same answers)", "0")
+    .option("--batch-size <n>", "prompts per batch on the engine", "16")
+    .option("--dtype <dtype>", "bf16, fp16 or fp32 (default: fp32 on CPU, bf16 on GPU)")
+    .option("--device <device>", "cpu, cuda, cuda:1 … (default: cuda when available)")
+    .option("--python <path>", "Python interpreter for the engine")
+    .option("--label <name>", "label of the run in kielo.db")
+    .option("--quiet", "no progress")
+    .action(generateCommand);
+}
+
+async function generateCommand(options: GenerateOptions): Promise<void> {
+  const numbers = {
+    maxNewTokens: positiveInteger(options.maxNewTokens, "--max-new-tokens"),
+    batchSize: positiveInteger(options.batchSize, "--batch-size"),
+    seed: nonNegativeInteger(options.seed, "--seed"),
+    temperature: nonNegativeNumber(options.temperature, "--temperature"),
+    topP: nonNegativeNumber(options.topP, "--top-p"),
+  };
+  const tokenizerDir = options.adapter && existsSync(join(options.adapter, "tokenizer.json")) ? options.adapter : options.model;
+  const tokenizer = loadTokenizer(tokenizerDir);
+  const rows = await readPrompts(options.prompts, options.system);
+  if (rows.length === 0) throw new KieloError(`${options.prompts} holds no prompts`);
+
+  const template = options.raw ? null : loadChatTemplate(options.template, tokenizer);
+  const requests = [];
+  for (const row of rows) {
+    // A rendered chat template already holds its special tokens (BOS …): do not add them again,
+    // as transformers' apply_chat_template(tokenize=True) does not. Raw prompts get the
+    // tokenizer's own special tokens, as a plain tokenizer call would.
+    const text = template ? template.render(row.messages, { addGenerationPrompt: true }) : row.prompt;
+    const encoding = await tokenizer.tokenizer.encode(text, null, { addSpecialTokens: template === null });
+    requests.push({ key: row.key, promptIds: encoding.getIds() });
+  }
+
+  const progress = new Progress("generate", { unit: "prompts", total: rows.length, quiet: Boolean(options.quiet) });
+  const results = await generateTokens(requests, {
+    python: findPython(options.python),
+    modelDir: options.model,
+    adapterDir: options.adapter,
+    stopTokenIds: stopTokenIds(options.model, tokenizer),
+    dtype: options.dtype,
+    device: options.device,
+    onProgress: (done) => progress.set(done),
+    ...numbers,
+  });
+  progress.done();
+
+  const byKey = new Map(rows.map((row) => [row.key, row]));
+  const answers: { key: string; prompt: string; response: string; finish_reason: string }[] = [];
+  for (const result of results) {
+    const row = byKey.get(result.key)!;
+    const response = await tokenizer.tokenizer.decode(result.outputIds, true);
+    answers.push({ key: row.key, prompt: row.prompt, response, finish_reason: result.finishReason });
+  }
+  await writeFileAtomic(options.out, answers.map((a) => `${JSON.stringify(a)}\n`).join(""));
+
+  const db = openStore();
+  const runId = startRun(db, "generate", {
+    label: options.label ?? options.adapter ?? options.model,
+    config: { ...options, model: resolve(options.model) },
+  });
+  const insert = db.prepare("INSERT OR REPLACE INTO generations (run_id, prompt_key, prompt, response, meta_json) VALUES (?, ?, ?, ?, ?)");
+  transaction(db, () => {
+    for (const a of answers) insert.run(runId, a.key, a.prompt, a.response, JSON.stringify({ finish_reason: a.finish_reason }));
+  });
+  const truncated = answers.filter((a) => a.finish_reason === "length").length;
+  finishRun(db, runId, "done", { prompts: answers.length, hit_max_new_tokens: truncated });
+  process.stdout.write(`${answers.length} answers → ${resolve(options.out)} (${truncated} stopped at --max-new-tokens)\n`);
+}
+
+/** Read prompts: `{prompt}`, `{messages}` or kielo records (conversation: up to its last user turn; pair: its prompt). */
+export async function readPrompts(path: string, system?: string): Promise<PromptRow[]> {
+  const rows: PromptRow[] = [];
+  const seen = new Set<string>();
+  for await (const { line, value } of readJsonl(path)) {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      throw new InputError({ file: path, line }, "expected a JSON object");
+    }
+    const row = value as Record<string, unknown>;
+    const keyValue = row["key"] ?? row["id"];
+    const key = typeof keyValue === "string" || typeof keyValue === "number" ? String(keyValue) : `line-${line}`;
+    if (seen.has(key)) throw new InputError({ file: path, line, field: "key" }, `duplicate key ${JSON.stringify(key)}`);
+    seen.add(key);
+    let messages: Message[];
+    if (typeof row["prompt"] === "string") {
+      messages = [{ role: "user", content: row["prompt"] }];
+    } else {
+      const source = Array.isArray(row["messages"]) ? "messages" : Array.isArray(row["prompt"]) ? "prompt" : null;
+      if (source === null) {
+        throw new InputError({ file: path, line }, "expected a `prompt` string or a `messages` list");
+      }
+      messages = (row[source] as unknown[]).map((m, i) => {
+        const parsed = MessageSchema.safeParse(m);
+        if (!parsed.success) {
+          throw new InputError({ file: path, line, field: `${source}[${i}]` }, parsed.error.issues[0]!.message);
+        }
+        return parsed.data;
+      });
+      // Answer the conversation at its last user turn.
+      while (messages.length > 0 && messages.at(-1)!.role === "assistant") messages.pop();
+      if (messages.length === 0 || messages.at(-1)!.role !== "user") {
+        throw new InputError({ file: path, line, field: source }, "has no user turn to answer");
+      }
+    }
+    if (system !== undefined && messages[0]?.role !== "system") messages = [{ role: "system", content: system }, ...messages];
+    const prompt = typeof row["prompt"] === "string" ? row["prompt"] : messages.at(-1)!.content;
+    rows.push({ key, prompt, messages });
+  }
+  return rows;
+}
+
+/** Generation stops at the model's EOS token(s) from generation_config.json and the tokenizer's EOS. */
+function stopTokenIds(modelDir: string, tokenizer: LoadedTokenizer): number[] {
+  const ids = new Set<number>();
+  const eos = tokenizer.special.eos_token?.id;
+  if (typeof eos === "number") ids.add(eos);
+  const configPath = join(modelDir, "generation_config.json");
+  if (existsSync(configPath)) {
+    const config = JSON.parse(readFileSync(configPath, "utf8")) as { eos_token_id?: unknown };
+    const value = config.eos_token_id;
+    for (const id of Array.isArray(value) ? value : [value]) if (typeof id === "number") ids.add(id);
+  }
+  return [...ids];
+}
+
+function positiveInteger(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new KieloError(`${flag} must be a positive integer, got ${text}`);
+  return n;
+}
+
+function nonNegativeInteger(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new KieloError(`${flag} must be a non-negative integer, got ${text}`);
+  return n;
+}
+
+function nonNegativeNumber(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0) throw new KieloError(`${flag} must be a non-negative number, got ${text}`);
+  return n;
+}

@@ -1,0 +1,149 @@
+/**
+ * `kielo train sft|dpo <recipe>`: compile the recipe's data into a job folder, run the engine on it
+ * with live progress, and record the run's metrics in kielo.db.
+ */
+import { readFileSync } from "node:fs";
+import { basename, extname, resolve } from "node:path";
+import type { Command } from "commander";
+import { hintFor, type DoneEvent, type EngineEvent, type ErrorEvent, type StepEvent } from "../../engine/events.ts";
+import { ENGINE_DIR, findPython } from "../../engine/python.ts";
+import { runEngine } from "../../engine/run.ts";
+import { openStore } from "../../store/db.ts";
+import { finishRun, recordMetric, startRun } from "../../store/runs.ts";
+import { prepareJob } from "../../train/prepare.ts";
+import { loadRecipe } from "../../train/recipe.ts";
+import { KieloError } from "../../util/errors.ts";
+import { formatDuration, formatRate, Progress } from "../../util/progress.ts";
+
+interface TrainOptions {
+  out?: string;
+  prepareOnly?: boolean;
+  gpus: string;
+  python?: string;
+  force?: boolean;
+  label?: string;
+  quiet?: boolean;
+}
+
+export function registerTrain(program: Command): void {
+  const train = program
+    .command("train")
+    .description("fine-tune a model: supervised (sft) or on preferences (dpo), from a YAML recipe");
+  for (const method of ["sft", "dpo"] as const) {
+    train
+      .command(method)
+      .description(
+        method === "sft"
+          ? "supervised fine-tuning (full, LoRA or QLoRA) on conversations"
+          : "direct preference optimisation on preference pairs",
+      )
+      .argument("<recipe>", "recipe YAML (see recipes/ for presets)")
+      .option("--out <dir>", "job folder (default: the recipe's `output`, else runs/<recipe name>)")
+      .option("--prepare-only", "write the self-contained job folder and stop; run it with `python -m kielo_engine run <dir>`")
+      .option("--gpus <n>", "GPUs to train on (more than 1 starts the engine under torchrun with FSDP2)", "1")
+      .option("--python <path>", "Python interpreter for the engine (default: KIELO_PYTHON, kielo.yaml, .venv, python3)")
+      .option("--force", "replace a job folder that holds a different job (its checkpoints are deleted)")
+      .option("--label <name>", "label of the run in kielo.db (default: the recipe's label or file name)")
+      .option("--quiet", "no progress bar")
+      .action((recipePath: string, options: TrainOptions) => trainCommand(method, recipePath, options));
+  }
+}
+
+async function trainCommand(method: "sft" | "dpo", recipePath: string, options: TrainOptions): Promise<void> {
+  const gpus = Number(options.gpus);
+  if (!Number.isInteger(gpus) || gpus < 1) throw new KieloError(`--gpus must be a positive integer, got ${options.gpus}`);
+  const recipe = await loadRecipe(recipePath);
+  if (recipe.method !== method) {
+    throw new KieloError(`${recipePath} is a ${recipe.method} recipe; run it with \`kielo train ${recipe.method}\``);
+  }
+  const name = basename(recipePath, extname(recipePath));
+  const jobDir = resolve(options.out ?? recipe.output ?? `runs/${name}`);
+  const log = (line: string) => {
+    if (!options.quiet) process.stderr.write(`${line}\n`);
+  };
+  const prepared = await prepareJob({
+    recipe,
+    recipePath,
+    jobDir,
+    gpus,
+    force: Boolean(options.force),
+    kieloVersion: kieloVersion(),
+    log,
+  });
+  log(
+    prepared.status === "existing"
+      ? `job ${jobDir} exists with the same recipe and data: resuming`
+      : `job written to ${jobDir} (${prepared.spec.steps} steps)`,
+  );
+  if (options.prepareOnly) {
+    process.stdout.write(
+      `${jobDir}\nRun it on any host with the engine installed:\n  python -m kielo_engine run ${jobDir}\n` +
+        `(from a kielo checkout without installing: PYTHONPATH=${ENGINE_DIR} python -m kielo_engine run ${jobDir})\n`,
+    );
+    return;
+  }
+
+  const db = openStore();
+  const runId = startRun(db, method, { label: options.label ?? recipe.label ?? name, config: { recipe, job: jobDir } });
+  const progress = new Progress(`train ${method}`, { unit: "steps", total: prepared.spec.steps, quiet: Boolean(options.quiet) });
+  const recordStep = (event: StepEvent | EngineEvent, prefix: string) => {
+    const step = (event as StepEvent).step;
+    for (const [key, value] of Object.entries(event)) {
+      if (typeof value === "number" && key !== "step" && key !== "time") recordMetric(db, runId, `${prefix}${key}`, value, step);
+    }
+  };
+  const result = await runEngine({
+    python: findPython(options.python),
+    args: ["run", jobDir],
+    gpus,
+    onEvent: (event) => {
+      if (event.type === "step") {
+        const step = event as StepEvent;
+        recordStep(step, "");
+        const rate = typeof step.tokens_per_s === "number" ? `, ${formatRate(step.tokens_per_s)} tok/s` : "";
+        const lr = typeof step.lr === "number" ? `, lr ${step.lr.toExponential(2)}` : "";
+        progress.set(step.step, `loss ${step.loss.toFixed(4)}${lr}${rate}`);
+      } else if (event.type === "eval") {
+        recordStep(event, "eval/");
+      } else if (event.type === "start") {
+        const resumed = (event as { resumed_from_step?: number | null }).resumed_from_step;
+        if (resumed) progress.set(resumed);
+      }
+    },
+  });
+
+  if (result.done) {
+    progress.done();
+    const summary = summarise(result.done);
+    finishRun(db, runId, "done", result.done);
+    process.stdout.write(`${summary}\n`);
+    return;
+  }
+  const error: ErrorEvent | undefined = result.error;
+  finishRun(db, runId, result.interrupted || error?.kind === "interrupted" ? "interrupted" : "failed", error ?? null);
+  if (error) throw new KieloError(`training stopped: ${error.message}`, hintOption(hintFor(error)));
+  const tail = result.stderrTail.slice(-5).join("\n");
+  throw new KieloError(
+    `the engine exited with ${result.signal ?? `code ${result.exitCode}`} before finishing${tail ? `:\n${tail}` : ""}`,
+    { hint: `Its events are in ${jobDir}/events.jsonl; run the same command again to resume from the last checkpoint.` },
+  );
+}
+
+function hintOption(hint: string | undefined): { hint?: string } {
+  return hint === undefined ? {} : { hint };
+}
+
+function summarise(done: DoneEvent): string {
+  const parts = [`done: ${done.step ?? "?"} steps`];
+  if (typeof done["final_loss"] === "number") parts.push(`final loss ${(done["final_loss"] as number).toFixed(4)}`);
+  if (typeof done.tokens_per_s === "number") parts.push(`${formatRate(done.tokens_per_s)} real tokens/s`);
+  if (typeof done.peak_memory_bytes === "number") parts.push(`peak memory ${(done.peak_memory_bytes / 2 ** 30).toFixed(2)} GiB`);
+  if (typeof done.seconds === "number") parts.push(formatDuration(done.seconds));
+  if (done.output) parts.push(`model in ${done.output}`);
+  return parts.join(", ");
+}
+
+function kieloVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}

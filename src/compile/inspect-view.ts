@@ -1,0 +1,114 @@
+/**
+ * Human views of compiled data: one document decoded with trained and masked tokens told apart, and
+ * summary statistics.
+ *
+ * Marking: on a terminal (`ansi`) trained text is green and underlined, masked text is dim. When
+ * piped (`brackets`) trained text is wrapped in `[[` … `]]` and masked text is plain. Special tokens
+ * are shown literally (`<|im_end|>`, `</s>`), since whether they are trained is the point.
+ */
+import type { Tokenizer } from "tokenizers";
+import type { CompiledData } from "./read-compiled.ts";
+import { documentLengths } from "./read-compiled.ts";
+
+export type MarkStyle = "ansi" | "brackets";
+
+const ANSI_TRAINED = "\x1b[32;4m";
+const ANSI_MASKED = "\x1b[2m";
+const ANSI_RESET = "\x1b[0m";
+
+/**
+ * Decode runs of equally-flagged tokens. Each run's text is the difference between decoding the
+ * prefix up to its end and up to its start, so decoders that treat the first token specially (a
+ * SentencePiece leading space) or merge bytes across tokens give the same text as decoding the whole.
+ */
+export async function decodeRuns(tokenizer: Tokenizer, ids: Uint32Array, trained: Uint8Array): Promise<{ text: string; trained: boolean }[]> {
+  const runs: { text: string; trained: boolean }[] = [];
+  let previous = "";
+  let start = 0;
+  while (start < ids.length) {
+    const flag = trained[start]!;
+    let end = start + 1;
+    while (end < ids.length && trained[end] === flag) end++;
+    const prefix = await tokenizer.decode(Array.from(ids.subarray(0, end)), false);
+    const text = prefix.startsWith(previous) ? prefix.slice(previous.length) : await tokenizer.decode(Array.from(ids.subarray(start, end)), false);
+    runs.push({ text, trained: flag === 1 });
+    previous = prefix;
+    start = end;
+  }
+  return runs;
+}
+
+export async function markedText(tokenizer: Tokenizer, ids: Uint32Array, trained: Uint8Array, style: MarkStyle): Promise<string> {
+  const runs = await decodeRuns(tokenizer, ids, trained);
+  return runs
+    .map((run) => {
+      if (style === "brackets") return run.trained ? `[[${run.text}]]` : run.text;
+      return `${run.trained ? ANSI_TRAINED : ANSI_MASKED}${run.text}${ANSI_RESET}`;
+    })
+    .join("");
+}
+
+/** One document: a header line and the marked text. */
+export async function documentView(data: CompiledData, tokenizer: Tokenizer, d: number, style: MarkStyle): Promise<string> {
+  const { start, end } = data.documentRange(d);
+  const row = data.rows()[d];
+  const ids = data.tokens.subarray(start, end);
+  const trained = data.trained.subarray(start, end);
+  let trainedCount = 0;
+  for (const t of trained) trainedCount += t;
+  const header =
+    `── document ${d}` +
+    (row ? ` · id ${row.id}${row.part ? ` (${row.part})` : ""} · source line ${row.source}` : "") +
+    ` · ${end - start} tokens, ${trainedCount} trained${row?.truncated ? " · truncated" : ""}`;
+  return `${header}\n${await markedText(tokenizer, ids, trained, style)}\n`;
+}
+
+/** Summary statistics as text: counts, trained share, drops, and a length histogram with text bars. */
+export function statsView(data: CompiledData, barWidth = 40): string {
+  const m = data.manifest;
+  const n = (x: number): string => x.toLocaleString("en-US");
+  const pct = (a: number, b: number): string => (b > 0 ? `${((100 * a) / b).toFixed(1)}%` : "–");
+  const lines = [
+    `${data.dir}`,
+    `  kind ${m.kind} · template ${m.template.name} · policy ${m.policy} · max length ${m.max_length ?? "none"} (${m.truncation})` +
+      (m.packing ? ` · packed into ${m.packing.seq_len}-token sequences` : ""),
+    `  rows in ${n(m.rows_in)}, rows out ${n(m.rows_out)}, truncated ${n(m.truncated)}`,
+    `  dropped: ${Object.entries(m.dropped).map(([r, c]) => `${r} ${n(c)}`).join(", ") || "none"}`,
+    `  documents ${n(m.documents)}, sequences ${n(m.sequences)}, tokens ${n(m.tokens)}, trained ${n(m.trained_tokens)} (${pct(m.trained_tokens, m.tokens)})`,
+  ];
+  if (m.template.templates) {
+    lines.push(`  templates: ${m.template.templates.map((t) => `${t.name} (${n(t.rows ?? 0)} rows)`).join(", ")}`);
+  }
+  const lengths = documentLengths(data);
+  if (lengths.length > 0) {
+    const sorted = Uint32Array.from(lengths).sort();
+    const max = sorted[sorted.length - 1]!;
+    const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;
+    lines.push(`  document length: min ${n(sorted[0]!)}, median ${n(sorted[sorted.length >> 1]!)}, mean ${mean.toFixed(1)}, max ${n(max)}`);
+    if (data.packs !== null) {
+      const packCount = data.packs.length - 1;
+      const fill = m.packing ? pct(m.tokens, packCount * m.packing.seq_len) : "–";
+      lines.push(`  packs: ${n(packCount)}, filled ${fill}`);
+    }
+    lines.push(...histogram(lengths, max, barWidth));
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+function histogram(lengths: Uint32Array, max: number, barWidth: number): string[] {
+  const buckets = Math.min(10, max);
+  const width = Math.ceil(max / buckets);
+  const counts = new Array<number>(buckets).fill(0);
+  for (const length of lengths) counts[Math.min(buckets - 1, Math.floor((length - 1) / width))]! += 1;
+  const top = Math.max(...counts);
+  const labelWidth = String(buckets * width).length;
+  return [
+    "  length histogram (tokens per document):",
+    ...counts.map((count, i) => {
+      const from = i * width + 1;
+      const to = Math.min((i + 1) * width, i === buckets - 1 ? max : Infinity);
+      const bar = "█".repeat(top > 0 ? Math.round((barWidth * count) / top) : 0);
+      return `  ${String(from).padStart(labelWidth)}–${String(to).padEnd(labelWidth)} │${bar} ${count}`;
+    }),
+  ];
+}

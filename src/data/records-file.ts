@@ -1,0 +1,32 @@
+/**
+ * Reading a canonical records JSONL file, each line checked against the record schema, with
+ * `file:line (field path)` in every error.
+ */
+import { InputError } from "../util/errors.ts";
+import { readJsonl } from "./jsonl.ts";
+import { RecordSchema, type KieloRecord } from "./records.ts";
+
+export interface RecordLine {
+  /** 1-based line number. */
+  line: number;
+  /** The record as validated (zod's output: defaults filled in, unknown keys removed). */
+  record: KieloRecord;
+  /** The line's JSON value exactly as in the file, for writing it back unchanged. */
+  raw: Record<string, unknown>;
+}
+
+export async function* readRecords(path: string): AsyncGenerator<RecordLine> {
+  for await (const { line, value } of readJsonl(path)) {
+    const parsed = RecordSchema.safeParse(value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const field = issue.path.map((part, i) => (typeof part === "number" ? `[${part}]` : i === 0 ? String(part) : `.${String(part)}`)).join("");
+      throw new InputError(
+        field === "" ? { file: path, line } : { file: path, line, field },
+        `not a kielo record: ${issue.message}`,
+        { hint: "Records are written by `kielo data convert` (docs/formats.md §1)." },
+      );
+    }
+    yield { line, record: parsed.data as KieloRecord, raw: value as Record<string, unknown> };
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Recording an IFEval evaluation in the workspace store: a run of kind `eval-ifeval` whose
+ * summary holds the metrics, one `eval_results` row per prompt (its verdicts), the responses in
+ * `generations`, and the four accuracies as `metrics`.
+ */
+import { transaction, type Store } from "../../store/db.ts";
+import { finishRun, recordMetric, startRun } from "../../store/runs.ts";
+import type { IfevalResult } from "./evaluate.ts";
+
+export const IFEVAL_RUN_KIND = "eval-ifeval";
+
+export interface StoredIfevalConfig {
+  prompts_file: string;
+  responses_file: string;
+  lang: string | null;
+  detector: string | null;
+  exclusion: string | null;
+}
+
+/** The run summary: everything of the JSON report but the per-prompt list. */
+export function ifevalSummary(result: IfevalResult): Record<string, unknown> {
+  return {
+    prompt_level_strict: result.prompt_level_strict,
+    instruction_level_strict: result.instruction_level_strict,
+    prompt_level_loose: result.prompt_level_loose,
+    instruction_level_loose: result.instruction_level_loose,
+    prompts: result.prompts,
+    instructions: result.instructions,
+    counts: result.counts,
+    ...(result.target_language === undefined ? {} : { target_language: result.target_language }),
+    per_category: result.per_category,
+    per_instruction: result.per_instruction,
+  };
+}
+
+/** Store one evaluation; returns the run id. */
+export function storeIfevalRun(db: Store, result: IfevalResult, label: string | undefined, config: StoredIfevalConfig): number {
+  return transaction(db, () => {
+    const runId = startRun(db, IFEVAL_RUN_KIND, { label, config });
+    const detected = new Map((result.detected ?? []).map((d) => [String(d.key), d]));
+    const insertResult = db.prepare("INSERT INTO eval_results (run_id, item_key, result_json) VALUES (?, ?, ?)");
+    const insertGeneration = db.prepare("INSERT INTO generations (run_id, prompt_key, prompt, response) VALUES (?, ?, ?, ?)");
+    for (const p of result.per_prompt) {
+      const key = String(p.key);
+      const language = detected.get(key);
+      const verdict = {
+        instruction_ids: p.instruction_ids,
+        strict: p.strict,
+        loose: p.loose,
+        ...(language === undefined ? {} : { response_language: { langdetect: language.langdetect, eld: language.eld } }),
+      };
+      insertResult.run(runId, key, JSON.stringify(verdict));
+      insertGeneration.run(runId, key, p.prompt, result.responses.get(key) ?? "");
+    }
+    recordMetric(db, runId, "prompt_level_strict", result.prompt_level_strict);
+    recordMetric(db, runId, "instruction_level_strict", result.instruction_level_strict);
+    recordMetric(db, runId, "prompt_level_loose", result.prompt_level_loose);
+    recordMetric(db, runId, "instruction_level_loose", result.instruction_level_loose);
+    const rl = result.target_language?.response_language;
+    if (rl !== undefined) recordMetric(db, runId, "response_language_rate", rl.rates[rl.primary].rate);
+    finishRun(db, runId, "done", ifevalSummary(result));
+    return runId;
+  });
+}

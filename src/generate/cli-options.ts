@@ -1,0 +1,118 @@
+/**
+ * Command-line options shared by every command that generates text through a backend
+ * (`kielo translate`, `kielo translate-ifeval`), and building the backend from them.
+ */
+import { Option, type Command } from "commander";
+import { KieloError } from "../util/errors.ts";
+import { createEngineBackend } from "./engine.ts";
+import { createOpenAIBackend } from "./openai.ts";
+import type { DecodingSettings, GenerationBackend } from "./types.ts";
+
+export interface BackendCliOptions {
+  backend: "openai" | "engine";
+  model: string;
+  baseUrl: string;
+  endpoint: "chat" | "completions";
+  concurrency: string;
+  timeout: string;
+  maxRetries: string;
+  retryDelay: string;
+  maxTokens: string;
+  temperature: string;
+  topP: string;
+  seed: string;
+  adapter?: string;
+  batchSize: string;
+  chunkSize: string;
+  device?: "cpu" | "cuda";
+  dtype?: "bf16" | "fp16" | "fp32";
+}
+
+export function addBackendOptions(command: Command): Command {
+  return command
+    .addOption(new Option("--backend <name>", "generation backend").choices(["openai", "engine"]).default("openai"))
+    .requiredOption("--model <name>", "model: the server's model id (openai) or a Hugging Face model folder (engine)")
+    .option("--base-url <url>", "openai: base URL of an OpenAI-compatible server", "http://127.0.0.1:8000/v1")
+    .addOption(
+      new Option("--endpoint <kind>", "openai: chat-completions (chat models) or completions (base models)")
+        .choices(["chat", "completions"])
+        .default("chat"),
+    )
+    .option("--concurrency <n>", "openai: requests in flight at once", "8")
+    .option("--timeout <seconds>", "openai: timeout per request", "300")
+    .option("--max-retries <n>", "openai: retries of a request on 429/5xx/network errors", "5")
+    .option("--retry-delay <ms>", "openai: first retry delay (doubled each retry, with jitter) unless the server sends Retry-After", "500")
+    .option("--max-tokens <n>", "most tokens generated per segment", "1024")
+    .option("--temperature <t>", "sampling temperature (0 = greedy)", "0")
+    .option("--top-p <p>", "nucleus sampling", "1")
+    .option("--seed <n>", "seed for sampling and retry jitter", "0")
+    .option("--adapter <dir>", "engine: a LoRA adapter folder on top of --model")
+    .option("--batch-size <n>", "engine: sequences per forward pass", "16")
+    .option("--chunk-size <n>", "engine: requests per engine process (results are saved after each)", "256")
+    .addOption(new Option("--device <device>", "engine: device").choices(["cpu", "cuda"]))
+    .addOption(new Option("--dtype <dtype>", "engine: weights dtype").choices(["bf16", "fp16", "fp32"]));
+}
+
+export function number(value: string, flag: string, options: { integer?: boolean; min?: number; max?: number } = {}): number {
+  const parsed = Number(value);
+  const bad =
+    value.trim() === "" ||
+    !Number.isFinite(parsed) ||
+    (options.integer === true && !Number.isInteger(parsed)) ||
+    (options.min !== undefined && parsed < options.min) ||
+    (options.max !== undefined && parsed > options.max);
+  if (bad) {
+    const range = [options.min !== undefined ? `≥ ${options.min}` : "", options.max !== undefined ? `≤ ${options.max}` : ""]
+      .filter(Boolean)
+      .join(" and ");
+    throw new KieloError(`${flag} must be ${options.integer ? "an integer" : "a number"}${range ? ` ${range}` : ""}, got ${JSON.stringify(value)}`);
+  }
+  return parsed;
+}
+
+export function decodingFromOptions(options: BackendCliOptions, stop: string[]): DecodingSettings {
+  return {
+    maxTokens: number(options.maxTokens, "--max-tokens", { integer: true, min: 1 }),
+    temperature: number(options.temperature, "--temperature", { min: 0 }),
+    topP: number(options.topP, "--top-p", { min: 0, max: 1 }),
+    seed: number(options.seed, "--seed", { integer: true, min: 0 }),
+    stop,
+  };
+}
+
+/** Build the backend. `stop` is used by completion-style prompts only. */
+export async function backendFromOptions(
+  options: BackendCliOptions,
+  stop: string[],
+  log: (line: string) => void,
+): Promise<{ backend: GenerationBackend; decoding: DecodingSettings }> {
+  const completionStyle = options.backend === "engine" || options.endpoint === "completions";
+  const decoding = decodingFromOptions(options, completionStyle ? stop : []);
+  if (options.backend === "engine") {
+    const backend = await createEngineBackend({
+      modelDir: options.model,
+      decoding,
+      batchSize: number(options.batchSize, "--batch-size", { integer: true, min: 1 }),
+      chunkSize: number(options.chunkSize, "--chunk-size", { integer: true, min: 1 }),
+      ...(options.adapter ? { adapterDir: options.adapter } : {}),
+      ...(options.device ? { device: options.device } : {}),
+      ...(options.dtype ? { dtype: options.dtype } : {}),
+    });
+    return { backend, decoding };
+  }
+  const backend = createOpenAIBackend({
+    baseUrl: options.baseUrl,
+    model: options.model,
+    endpoint: options.endpoint,
+    decoding,
+    concurrency: number(options.concurrency, "--concurrency", { integer: true, min: 1 }),
+    timeoutMs: number(options.timeout, "--timeout", { min: 0.001 }) * 1000,
+    retry: {
+      maxAttempts: number(options.maxRetries, "--max-retries", { integer: true, min: 0 }) + 1,
+      baseDelayMs: number(options.retryDelay, "--retry-delay", { min: 0 }),
+      maxDelayMs: 30_000,
+    },
+    onRetry: (message) => log(`retry: ${message}`),
+  });
+  return { backend, decoding };
+}

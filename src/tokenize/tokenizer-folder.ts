@@ -1,0 +1,98 @@
+/**
+ * Loading a Hugging Face tokenizer folder: `tokenizer.json` (or `tokenizer.json.gz`, decompressed in
+ * memory) plus `tokenizer_config.json`, through Hugging Face's Rust `tokenizers` for Node — the same
+ * code that backs transformers' fast tokenizers, so token ids equal Python's.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { Tokenizer } from "tokenizers";
+import { KieloError } from "../util/errors.ts";
+import { readSpecialTokens, type SpecialTokens } from "./special-tokens.ts";
+
+export interface LoadedTokenizer {
+  /** Absolute path of the folder it was loaded from. */
+  readonly dir: string;
+  readonly tokenizer: Tokenizer;
+  /** sha256 (hex) of the decompressed `tokenizer.json` bytes. */
+  readonly sha256: string;
+  /** Vocabulary size including added tokens. */
+  readonly vocabSize: number;
+  readonly special: SpecialTokens;
+  /** The model's default chat template, if the config has one. */
+  readonly chatTemplate: string | undefined;
+  /** All named chat templates of the config (the list form); the plain string form is `default`. */
+  readonly chatTemplates: Readonly<Record<string, string>>;
+}
+
+export function loadTokenizer(folder: string): LoadedTokenizer {
+  const dir = resolve(folder);
+  if (!existsSync(dir)) throw new KieloError(`tokenizer folder ${dir} does not exist`);
+  const jsonPath = join(dir, "tokenizer.json");
+  const gzPath = `${jsonPath}.gz`;
+  let bytes: Buffer;
+  if (existsSync(jsonPath)) bytes = readFileSync(jsonPath);
+  else if (existsSync(gzPath)) {
+    try {
+      bytes = gunzipSync(readFileSync(gzPath));
+    } catch (error) {
+      throw new KieloError(`${gzPath}: not a valid gzip file (${(error as Error).message})`);
+    }
+  } else {
+    throw new KieloError(`tokenizer folder ${dir} has no tokenizer.json (nor tokenizer.json.gz)`, {
+      hint: "Point --tokenizer at a Hugging Face model or tokenizer folder that contains tokenizer.json and tokenizer_config.json.",
+    });
+  }
+  const configPath = join(dir, "tokenizer_config.json");
+  if (!existsSync(configPath)) {
+    throw new KieloError(`tokenizer folder ${dir} has no tokenizer_config.json`, {
+      hint: "It names the special tokens (bos, eos, pad) and holds the chat template; copy it from the model's repository.",
+    });
+  }
+  let config: Record<string, unknown>;
+  try {
+    config = JSON.parse(readFileSync(configPath, "utf8")) as Record<string, unknown>;
+  } catch (error) {
+    throw new KieloError(`${configPath}: malformed JSON (${(error as Error).message})`);
+  }
+  if (typeof config !== "object" || config === null || Array.isArray(config)) {
+    throw new KieloError(`${configPath}: expected a JSON object`);
+  }
+
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = Tokenizer.fromString(bytes.toString("utf8"));
+  } catch (error) {
+    throw new KieloError(`${existsSync(jsonPath) ? jsonPath : gzPath}: not a tokenizer the tokenizers library can load (${(error as Error).message})`);
+  }
+  const chatTemplates = readChatTemplates(config, configPath);
+  return {
+    dir,
+    tokenizer,
+    sha256: createHash("sha256").update(bytes).digest("hex"),
+    vocabSize: tokenizer.getVocabSize(true),
+    special: readSpecialTokens(config, configPath, (token) => tokenizer.tokenToId(token) ?? null),
+    chatTemplate: chatTemplates["default"],
+    chatTemplates,
+  };
+}
+
+/** `chat_template` is a string, or (older multi-template configs) a list of `{name, template}`. */
+function readChatTemplates(config: Record<string, unknown>, configPath: string): Record<string, string> {
+  const raw = config["chat_template"];
+  if (raw === undefined || raw === null) return {};
+  if (typeof raw === "string") return { default: raw };
+  if (Array.isArray(raw)) {
+    const out: Record<string, string> = {};
+    raw.forEach((entry: unknown, i) => {
+      const e = entry as { name?: unknown; template?: unknown } | null;
+      if (typeof e?.name !== "string" || typeof e.template !== "string") {
+        throw new KieloError(`${configPath}: chat_template[${i}] must be {"name": string, "template": string}`);
+      }
+      out[e.name] = e.template;
+    });
+    return out;
+  }
+  throw new KieloError(`${configPath}: chat_template must be a string or a list of {name, template}`);
+}

@@ -8,6 +8,7 @@ this Python as one JSON object.
 from __future__ import annotations
 
 import argparse
+from importlib import metadata
 import json
 import platform
 import sys
@@ -33,11 +34,12 @@ def check() -> dict[str, Any]:
         "python": platform.python_version(),
         "executable": sys.executable,
     }
+    # Installed versions from package metadata: importing transformers/peft only to read a
+    # version would take seconds.
     for name in ("torch", "transformers", "peft", "safetensors", "numpy", "bitsandbytes"):
         try:
-            module = __import__(name)
-            facts[name] = getattr(module, "__version__", "unknown")
-        except ImportError:
+            facts[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
             facts[name] = None
     try:
         import torch

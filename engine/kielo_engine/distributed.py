@@ -109,7 +109,15 @@ def _options(trainable_only: bool, **extra: Any) -> StateDictOptions:
 def full_state(model: nn.Module, optimizer: torch.optim.Optimizer, trainable_only: bool) -> tuple[dict[str, Any], dict[str, Any]]:
     """Model (trainable parameters only, for adapters) and optimizer state, unsharded, on CPU.
     Collective under torchrun: every rank calls it; rank 0 writes the result."""
-    return get_state_dict(model, optimizer, options=_options(trainable_only))
+    model_state, optim_state = get_state_dict(model, optimizer, options=_options(trainable_only))
+    return _only_trainable(model, model_state) if trainable_only else model_state, optim_state
+
+
+def _only_trainable(model: nn.Module, state: dict[str, Any]) -> dict[str, Any]:
+    # `ignore_frozen_params` still lets a frozen weight through under the name of a tied twin
+    # (lm_head tied to the embeddings): keep exactly the parameters that train.
+    names = {name for name, p in model.named_parameters() if p.requires_grad}
+    return {k: v for k, v in state.items() if k in names}
 
 
 def load_full_state(model: nn.Module, optimizer: torch.optim.Optimizer, model_state: dict[str, Any], optim_state: dict[str, Any], trainable_only: bool) -> None:
@@ -125,4 +133,5 @@ def load_full_state(model: nn.Module, optimizer: torch.optim.Optimizer, model_st
 def full_model_state(model: nn.Module, trainable_only: bool) -> dict[str, Any]:
     from torch.distributed.checkpoint.state_dict import get_model_state_dict
 
-    return get_model_state_dict(model, options=_options(trainable_only))
+    state = get_model_state_dict(model, options=_options(trainable_only))
+    return _only_trainable(model, state) if trainable_only else state

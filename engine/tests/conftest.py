@@ -11,6 +11,10 @@ import torch
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TINY_MODEL = REPO_ROOT / "fixtures" / "models" / "stories260K" / "hf"
 
+# Tests never reach the Hugging Face Hub: everything is a local folder.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
 # Deterministic CPU maths and fast tests on a 2-core machine.
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
@@ -159,7 +163,7 @@ def engine_command(*args: str) -> list[str]:
 
 
 def run_engine(*args: str, timeout: float = 300) -> _subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(ENGINE_DIR), OMP_NUM_THREADS="2")
+    env = dict(os.environ, PYTHONPATH=str(ENGINE_DIR), OMP_NUM_THREADS="1")
     return _subprocess.run(engine_command(*args), cwd=ENGINE_DIR, env=env, capture_output=True, text=True, timeout=timeout)
 
 

@@ -151,7 +151,8 @@ def sft_adapter(tmp_path_factory, tiny_model_path):
     """A LoRA SFT run whose adapter later DPO tests continue from."""
     job_dir = tmp_path_factory.mktemp("sft-lora")
     torch.set_num_threads(1)
-    job = base_job(tiny_model_path, job_dir, adapter=LORA, output={"dir": str(job_dir / "model"), "save": "adapter"}, save_every_steps=3)
+    # No dropout: a DPO run continuing from this adapter then has policy == reference at step 1.
+    job = base_job(tiny_model_path, job_dir, adapter=dict(LORA, dropout=0.0), output={"dir": str(job_dir / "model"), "save": "adapter"}, save_every_steps=3)
     optim = dict(job["optim"], lr=2e-2)
     job["optim"] = optim
     data = synthetic_sft(12, 6)

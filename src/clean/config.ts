@@ -27,17 +27,15 @@ export const CleanConfigSchema = z
     language: z
       .object({
         /** Texts with fewer letters (after removing code, URLs …) are not language-checked: too short to tell. */
-        min_letters: z.number().int().min(1).default(40),
-        /** Paragraphs with at least this many letters are checked one by one for text left in the source language. */
-        paragraph_min_letters: z.number().int().min(1).default(80),
+        min_letters: z.number().int().min(1).default(60),
       })
-      .default({ min_letters: 40, paragraph_min_letters: 80 }),
+      .default({ min_letters: 60 }),
     length_ratio: z
       .object({
         /** Bounds are median ± k × MAD (scaled to σ) of ln(len_target / len_source) over the file. */
         k: z.number().positive().default(5),
         /** Pairs whose source is shorter than this are neither learned from nor checked. */
-        min_source_chars: z.number().int().min(1).default(30),
+        min_source_chars: z.number().int().min(1).default(50),
         /** Fewer eligible pairs than this for a language pair: use `fallback` instead of learning. */
         min_samples: z.number().int().min(3).default(30),
         /** A floor on the half-width of the learned interval (in ln units), against a degenerate MAD. */
@@ -45,7 +43,7 @@ export const CleanConfigSchema = z
         /** ln-ratio bounds when there are too few samples. */
         fallback: z.tuple([z.number(), z.number()]).default([Math.log(1 / 3), Math.log(3)]),
       })
-      .default({ k: 5, min_source_chars: 30, min_samples: 30, min_half_width: 0.25, fallback: [Math.log(1 / 3), Math.log(3)] }),
+      .default({ k: 5, min_source_chars: 50, min_samples: 30, min_half_width: 0.25, fallback: [Math.log(1 / 3), Math.log(3)] }),
     repetition: z
       .object({
         /** A run of the same word n-gram repeated this many times in a row (more than in the source) is a loop. */
@@ -58,10 +56,16 @@ export const CleanConfigSchema = z
       .object({
         /** A target this close to its source (share of target words found in the source) is a copy. */
         max_word_overlap: z.number().min(0).max(1).default(0.7),
-        /** Overlap is only judged with at least this many target words. */
+        /** Overlap (and an identical copy) is only judged with at least this many target words. */
         min_words: z.number().int().min(1).default(8),
+        /** Sentences with at least this many letters are language-checked one by one. */
+        sentence_min_letters: z.number().int().min(1).default(40),
+        /** Flag when the letters left in the source language are at least this share of the text … */
+        max_left_share: z.number().min(0).max(1).default(0.15),
+        /** … and at least this many letters. */
+        min_left_letters: z.number().int().min(1).default(40),
       })
-      .default({ max_word_overlap: 0.7, min_words: 8 }),
+      .default({ max_word_overlap: 0.7, min_words: 8, sentence_min_letters: 40, max_left_share: 0.15, min_left_letters: 40 }),
     truncation: z
       .object({
         /** A target that stops mid-sentence while its source ends a sentence, and is shorter than median − k·MAD. */

@@ -14,9 +14,12 @@ import {
   longestRepeatRun,
   maxLineRepeats,
   multiset,
-  paragraphs,
+  looksLikeList,
+  lowercaseWords,
   proseOnly,
+  sentencesOf,
   wordOverlap,
+  words,
 } from "./text-checks.ts";
 
 export interface Finding {
@@ -71,6 +74,13 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
     if (letterCount(prose) < config.language.min_letters) return [];
     const lang = safeDetect(prose);
     if (lang === null || lang === context.targetLang) return [];
+    // Names and titles mislead language-ID on short texts ("Malediivit (parhaat All inclusive
+    // -resortit) Mauritius Cancun" → ro). Confirm on the ordinary lowercase words; too few of
+    // them means the text is mostly names, and no verdict is given.
+    const ordinary = lowercaseWords(prose).join(" ");
+    if (letterCount(ordinary) < config.language.min_letters || looksLikeList(prose)) return [];
+    const confirmed = safeDetect(ordinary);
+    if (confirmed === null || confirmed === context.targetLang) return [];
     // Text left in the source language is reported by `untranslated`, with more precision.
     if (lang === context.sourceLang && context.source !== undefined) return [];
     return [{ rule: "wrong-language", field: context.path, detail: `detected ${lang}, expected ${context.targetLang}` }];
@@ -82,11 +92,12 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
     const source = context.source.trim();
     const target = context.target.trim();
     const sourceProse = proseOnly(source);
-    if (target !== "" && target === source && letterCount(sourceProse) >= 20) {
+    if (target !== "" && target === source && letterCount(sourceProse) >= 20 && words(sourceProse).length >= config.untranslated.min_words) {
       return [{ rule: "untranslated", field: context.path, detail: "identical to the source" }];
     }
     const overlap = wordOverlap(proseOnly(source), proseOnly(target));
-    if (overlap.words >= config.untranslated.min_words && overlap.share > config.untranslated.max_word_overlap) {
+    if (!looksLikeList(proseOnly(target)) &&
+      overlap.words >= config.untranslated.min_words && overlap.share > config.untranslated.max_word_overlap) {
       findings.push({
         rule: "untranslated",
         field: context.path,
@@ -94,18 +105,31 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
       });
       return findings;
     }
-    // Paragraphs left in the source language (partial translations). A paragraph that is also
-    // verbatim in the source (a quoted title, a name list) was kept on purpose.
-    const sourceParagraphs = new Set(paragraphs(source));
-    const targetProse = paragraphs(proseOnly(target));
-    const whole = letterCount(proseOnly(target));
-    for (const [index, paragraph] of targetProse.entries()) {
-      if (sourceParagraphs.has(paragraph) && whole > letterCount(paragraph) * 2) continue;
-      if (letterCount(paragraph) < config.language.paragraph_min_letters) continue;
-      if (safeDetect(paragraph) === context.sourceLang) {
-        findings.push({ rule: "untranslated", field: context.path, detail: `paragraph ${index + 1} is in ${context.sourceLang}` });
-        break;
-      }
+    // Parts left in the source language (partial translations): sentences copied verbatim from
+    // the source, or long sentences that language-ID puts in the source language. Flagged when
+    // they make up a real share of the text (a quoted title or name in English is fine).
+    const sourceProseText = proseOnly(source);
+    const sentences = sentencesOf(proseOnly(target));
+    let total = 0;
+    let left = 0;
+    if (looksLikeList(proseOnly(target))) return findings;
+    for (const sentence of sentences) {
+      const letters = letterCount(sentence);
+      total += letters;
+      if (lowercaseWords(sentence).length < 3) continue;
+      const copied = sourceProseText.includes(sentence) && words(sentence).length >= 4;
+      // Language-ID on the ordinary (lowercase) words only: a Finnish sentence full of English
+      // titles and names ("… ovat Old School, Blades of Glory …") is still Finnish.
+      const ordinary = lowercaseWords(sentence).join(" ");
+      const inSource = !copied && letterCount(ordinary) >= config.untranslated.sentence_min_letters && safeDetect(ordinary) === context.sourceLang;
+      if (copied || inSource) left += letters;
+    }
+    if (left >= config.untranslated.min_left_letters && left >= config.untranslated.max_left_share * total) {
+      findings.push({
+        rule: "untranslated",
+        field: context.path,
+        detail: `${Math.round((100 * left) / Math.max(1, total))}% of its text is still in ${context.sourceLang}`,
+      });
     }
     return findings;
   },
@@ -192,11 +216,13 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
       .slice(0, 1)
       .map((issue) => ({ rule: "placeholder" as const, field: context.path, detail: issue.detail }));
     if (findings.length > 0 || context.source === undefined) return findings;
-    // Without translator notes, check the spans a translator must keep: inline code, URLs, e-mail
-    // addresses and [placeholders] (numbers with units are often legitimately localised: "50 %").
+    // Without translator notes, check the spans a translator must keep verbatim: inline code, URLs
+    // and e-mail addresses. Not [placeholders] or numbers with units: those are often rightly
+    // localised ("[Name]" → "[Nimi]", "50%" → "50 %"), and kielo's own translations report
+    // placeholder damage through the translator notes above.
     const prose = context.source.replace(/```[\s\S]*?```/g, " ");
     for (const span of protectedSpans(prose)) {
-      if (span.kind === "number-unit") continue;
+      if (span.kind !== "inline-code" && span.kind !== "url" && span.kind !== "email") continue;
       const value = prose.slice(span.start, span.end);
       if (!context.target.includes(value)) {
         return [{ rule: "placeholder", field: context.path, detail: `${span.kind} ${JSON.stringify(value.slice(0, 60))} lost or altered` }];

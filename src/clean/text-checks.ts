@@ -62,13 +62,46 @@ export function maxLineRepeats(text: string): { count: number; line: string } {
   return best;
 }
 
-/** Share of the target's words (4+ characters) that also occur in the source. */
+/**
+ * Share of the target's lowercase words (3+ letters) that also occur in the source. Capitalised
+ * words are left out: names and titles ("Satyajit Ray", "Cards Against Humanity") are rightly kept
+ * as they are, while a text left untranslated keeps its ordinary words.
+ */
 export function wordOverlap(source: string, target: string): { share: number; words: number } {
   const sourceWords = new Set(words(source));
-  const targetWords = words(target).filter((word) => word.length >= 4 && /\p{L}/u.test(word));
+  const targetWords = lowercaseWords(target);
   if (targetWords.length === 0) return { share: 0, words: 0 };
   const shared = targetWords.filter((word) => sourceWords.has(word)).length;
   return { share: shared / targetWords.length, words: targetWords.length };
+}
+
+/** Words of 3+ characters that start with a lowercase letter (not names, not titles). */
+export function lowercaseWords(text: string): string[] {
+  return (text.match(/[\p{L}\p{N}]+(?:['’][\p{L}]+)*/gu) ?? [])
+    .filter((word) => word.length >= 3 && /^\p{Ll}/u.test(word))
+    .map((word) => word.toLowerCase());
+}
+
+/**
+ * A list of short items (names, titles, languages) rather than prose: language-ID and word
+ * overlap say little about such text, so those checks leave it alone.
+ */
+export function looksLikeList(text: string): boolean {
+  const items = text
+    .split(/[,;\n]/)
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
+  if (items.length < 3) return false;
+  const counts = items.map((item) => item.split(/\s+/).length).sort((a, b) => a - b);
+  return counts[counts.length >> 1]! < 3;
+}
+
+/** Sentences and lines of a text (for finding parts left untranslated). */
+export function sentencesOf(text: string): string[] {
+  return text
+    .split(/(?<=[.!?…])\s+|\n+/)
+    .map((part) => part.trim())
+    .filter((part) => part !== "");
 }
 
 export function paragraphs(text: string): string[] {

@@ -11,10 +11,13 @@ import { registerMerge } from "./commands/merge.ts";
 import { registerGenerate } from "./commands/generate.ts";
 import { registerEval } from "./commands/eval.ts";
 import { registerMix } from "./commands/mix.ts";
+import { registerTranslate } from "./commands/translate.ts";
+import { registerClean } from "./commands/clean.ts";
+import { registerTranslateIfeval } from "./commands/translate-ifeval.ts";
 
 const program = new Command("kielo")
   .description(
-    "Post-train LLMs for languages with little data: convert, compile and mix data, translate and clean it,\n" +
+    "Post-train LLMs for languages with little data: convert, compile and mix data, translate and clean it, " +
       "fine-tune (SFT, LoRA, QLoRA, DPO), evaluate (IFEval, response language) and compare runs.",
   )
   .version(await packageVersion(), "-V, --version")
@@ -29,6 +32,9 @@ registerGenerate(program);
 registerDoctor(program);
 registerEval(program);
 registerMix(program);
+registerTranslate(program);
+registerClean(program);
+registerTranslateIfeval(program);
 
 // Ctrl-C: exit with the conventional code so that `exit` handlers remove temporary outputs.
 // Commands that must react themselves (e.g. forwarding to the engine) install their own handler.

@@ -90,23 +90,25 @@ export function statsView(data: CompiledData, barWidth = 40): string {
       const fill = m.packing ? pct(m.tokens, packCount * m.packing.seq_len) : "–";
       lines.push(`  packs: ${n(packCount)}, filled ${fill}`);
     }
-    lines.push(...histogram(lengths, max, barWidth));
+    lines.push(...histogram(lengths, sorted[0]!, max, barWidth));
   }
   return `${lines.join("\n")}\n`;
 }
 
-function histogram(lengths: Uint32Array, max: number, barWidth: number): string[] {
-  const buckets = Math.min(10, max);
-  const width = Math.ceil(max / buckets);
+/** Ten equal-width buckets from the shortest to the longest document, as text bars. */
+function histogram(lengths: Uint32Array, min: number, max: number, barWidth: number): string[] {
+  const span = max - min + 1;
+  const buckets = Math.min(10, span);
+  const width = Math.ceil(span / buckets);
   const counts = new Array<number>(buckets).fill(0);
-  for (const length of lengths) counts[Math.min(buckets - 1, Math.floor((length - 1) / width))]! += 1;
+  for (const length of lengths) counts[Math.min(buckets - 1, Math.floor((length - min) / width))]! += 1;
   const top = Math.max(...counts);
-  const labelWidth = String(buckets * width).length;
+  const labelWidth = String(max).length;
   return [
     "  length histogram (tokens per document):",
     ...counts.map((count, i) => {
-      const from = i * width + 1;
-      const to = Math.min((i + 1) * width, i === buckets - 1 ? max : Infinity);
+      const from = min + i * width;
+      const to = i === buckets - 1 ? max : from + width - 1;
       const bar = "█".repeat(top > 0 ? Math.round((barWidth * count) / top) : 0);
       return `  ${String(from).padStart(labelWidth)}–${String(to).padEnd(labelWidth)} │${bar} ${count}`;
     }),

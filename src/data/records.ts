@@ -16,7 +16,12 @@ export const MessageSchema = z.object({
 });
 export type Message = z.infer<typeof MessageSchema>;
 
-/** Free-form provenance: source file, source row, original ids, scores, category … */
+/**
+ * Free-form provenance: source file, source row, original ids, scores, category …
+ * `data convert` always sets `source: {file, row}` (the input's file name and 1-based row). Other
+ * keys by adapter: oasst `tree_id` + `message_ids` (the path, for aligning translations); qa-context
+ * `template: "qa-context"` (the chat template to render it with); pairs/helpsteer the ratings.
+ */
 export const MetaSchema = z.record(z.string(), z.unknown());
 
 /** A conversation for supervised fine-tuning. */

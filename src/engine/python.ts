@@ -41,10 +41,19 @@ export function findPython(explicit?: string): PythonChoice {
   return { path: "python3", source: "PATH" };
 }
 
-/** Environment for an engine process: the engine importable, output unbuffered. */
+/**
+ * Environment for an engine process: the engine importable, output unbuffered, and the
+ * libraries' own progress bars off (kielo draws one from the engine's events).
+ */
 export function engineEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const pythonPath = [ENGINE_DIR, process.env["PYTHONPATH"]].filter(Boolean).join(":");
-  return { ...process.env, PYTHONPATH: pythonPath, PYTHONUNBUFFERED: "1", ...extra };
+  return {
+    HF_HUB_DISABLE_PROGRESS_BARS: "1",
+    ...process.env,
+    PYTHONPATH: pythonPath,
+    PYTHONUNBUFFERED: "1",
+    ...extra,
+  };
 }
 
 export function pythonNotFound(choice: PythonChoice, detail: string): KieloError {

@@ -31,7 +31,7 @@ export interface BackendCliOptions {
 export function addBackendOptions(command: Command): Command {
   return command
     .addOption(new Option("--backend <name>", "generation backend").choices(["openai", "engine"]).default("openai"))
-    .requiredOption("--model <name>", "model: the server's model id (openai) or a Hugging Face model folder (engine)")
+    .option("--model <name>", "(required) model: the server's model id (openai) or a Hugging Face model folder (engine)")
     .option("--base-url <url>", "openai: base URL of an OpenAI-compatible server", "http://127.0.0.1:8000/v1")
     .addOption(
       new Option("--endpoint <kind>", "openai: chat-completions (chat models) or completions (base models)")
@@ -86,6 +86,7 @@ export async function backendFromOptions(
   stop: string[],
   log: (line: string) => void,
 ): Promise<{ backend: GenerationBackend; decoding: DecodingSettings }> {
+  if (!options.model) throw new KieloError("--model is required: the server's model id (openai) or a model folder (engine)");
   const completionStyle = options.backend === "engine" || options.endpoint === "completions";
   const decoding = decodingFromOptions(options, completionStyle ? stop : []);
   if (options.backend === "engine") {

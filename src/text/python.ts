@@ -72,6 +72,7 @@ const PY_SPACE_CHAR = new RegExp(`^${PY_S}$`, "u");
 const LEADING_PY_SPACE = new RegExp(`^${PY_S}+`, "u");
 const TRAILING_PY_SPACE = new RegExp(`${PY_S}+$`, "u");
 const PY_SPACE_RUN = new RegExp(`${PY_S}+`, "u");
+const PY_NON_SPACE_RUNS = new RegExp(`${PY_NOT_S}+`, "gu");
 
 /** Python `c.isspace()` for one code point (or a string made only of whitespace, non-empty). */
 export function isPySpace(c: string): boolean {
@@ -125,6 +126,8 @@ export function pySplit(s: string, sep?: string, maxsplit = -1): string[] {
     if (maxsplit < 0 || parts.length <= maxsplit + 1) return parts;
     return [...parts.slice(0, maxsplit), parts.slice(maxsplit).join(sep)];
   }
+  // No maxsplit: the runs of non-whitespace, which is what CPython returns.
+  if (maxsplit < 0) return s.match(PY_NON_SPACE_RUNS) ?? [];
   const out: string[] = [];
   let rest = pyLstrip(s);
   while (rest !== "") {
@@ -229,19 +232,24 @@ export const PY_END_MULTILINE = "(?=\\n|$)";
  * (`sre_compile._equivalences`): on the ASCII letters that gives `i ≡ I ≡ İ ≡ ı`,
  * `k ≡ K ≡ K (U+212A)` and `s ≡ S ≡ ſ` — JS `/iu` (simple case folding) misses `İ` and `ı`.
  * The JS `i` flag would also widen `\p{L}` classes (U+0345 folds to ι), which Python's `\w`
- * never does, so caseless literals are spelled out instead. Characters other than ASCII letters
- * are regex-escaped and matched as they are.
+ * never does, so caseless literals are spelled out instead. `İ`, `ı`, `ſ` and `K` in `word`
+ * get their letter's class too; other characters are regex-escaped and matched as they are —
+ * exact for words of ASCII letters and punctuation, but a non-ASCII letter such as `é` would
+ * also match `É` in Python and does not here.
  */
 export function pyCaselessLiteral(word: string): string {
   let out = "";
   for (const ch of word) {
-    const lower = ch.toLowerCase();
-    if (/^[a-z]$/.test(lower)) {
-      const extra = lower === "i" ? "\\u0130\\u0131" : lower === "k" ? "\\u212a" : lower === "s" ? "\\u017f" : "";
-      out += `[${lower}${lower.toUpperCase()}${extra}]`;
+    const letter = CASELESS_SPECIALS[ch] ?? (/^[a-zA-Z]$/.test(ch) ? ch.toLowerCase() : undefined);
+    if (letter !== undefined) {
+      const extra = letter === "i" ? "\\u0130\\u0131" : letter === "k" ? "\\u212a" : letter === "s" ? "\\u017f" : "";
+      out += `[${letter}${letter.toUpperCase()}${extra}]`;
     } else {
       out += ch.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&");
     }
   }
   return out;
 }
+
+/** The non-ASCII members of CPython's ignore-case classes of ASCII letters. */
+const CASELESS_SPECIALS: Readonly<Record<string, string>> = { "\u0130": "i", "\u0131": "i", "\u212a": "k", "\u017f": "s" };

@@ -33,8 +33,6 @@ export interface TranslateOptions {
   /** Do not generate: write the rows whose segments are all cached. */
   fromCache?: boolean;
   quiet?: boolean;
-  /** For log lines (retries); defaults to stderr. */
-  log?: (line: string) => void;
 }
 
 /** A problem found while translating one field, kept in the output row for `clean`. */
@@ -217,7 +215,6 @@ export async function completeSegments(
 
 export async function translateFile(options: TranslateOptions): Promise<TranslateSummary> {
   const started = performance.now();
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const located = await readRecords(options.input);
   const plans = located.map(({ record }) => planRecord(record, options));
   const { backend, prompt } = options;

@@ -79,6 +79,9 @@ export async function openAtomicFile(target: string): Promise<AtomicFileWriter> 
     async abort() {
       if (done) return;
       done = true;
+      // Writes still in flight fail with ERR_STREAM_DESTROYED once the stream is destroyed; that
+      // is expected here (the file is being thrown away) and must not surface as an uncaught error.
+      stream.on("error", () => {});
       stream.destroy();
       pending.delete(tmp);
       await rm(tmp, { force: true });

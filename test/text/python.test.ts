@@ -127,6 +127,7 @@ interface PeerAnswer {
   unicode: string;
   classes: Record<string, [number, number][]>;
   strings: PeerString[];
+  caseless: boolean[][];
 }
 
 const STRINGS = [
@@ -135,6 +136,11 @@ const STRINGS = [
   "don't stop", "a_b c-d", "  lead", "trail  ", "\t\n\v\f\r", "e.g. U.S. 3.14", "中文 English", "\u3000x\u3000",
 ];
 const SEPARATORS = [",", " ", "a", "\n", ". "];
+const CASELESS_WORDS = ["is", "K", "ſ", "İ", "ı", "\u212a", "a.b", "can't", "gimme", "S.", "x(y)"];
+const CASELESS_CANDIDATES = [
+  "IS", "ıs", "İS", "iſ", "k", "K", "\u212a", "s", "S", "ſ", "i", "I", "ı", "İ", "a.b", "A.B", "axb", "CAN'T",
+  "GİMME", "gımme", "ß", "SS", "ẞ", "é", "É",
+];
 
 function rangesToSet(ranges: [number, number][]): Set<number> {
   const set = new Set<number>();
@@ -148,7 +154,7 @@ describe("Python str helpers agree with CPython", () => {
   before(() => {
     const python = process.env.KIELO_PYTHON ?? fileURLToPath(new URL("../../.venv/bin/python", import.meta.url));
     const run = spawnSync(python, [fileURLToPath(new URL("./python_peer.py", import.meta.url))], {
-      input: JSON.stringify({ strings: STRINGS, separators: SEPARATORS }),
+      input: JSON.stringify({ strings: STRINGS, separators: SEPARATORS, words: CASELESS_WORDS, candidates: CASELESS_CANDIDATES }),
       encoding: "utf8",
       maxBuffer: 64 * 1024 * 1024,
     });
@@ -207,6 +213,15 @@ describe("Python str helpers agree with CPython", () => {
       assert.equal(codePointLength(str), py.len, `len ${label}`);
       const positions = [...str.matchAll(boundary)].map((m) => codePointLength(str.slice(0, m.index)));
       assert.deepEqual(positions, py.boundaries, `\\b ${label}`);
+    });
+  });
+
+  it("pyCaselessLiteral matches exactly what (?i) matches for ASCII-letter words", () => {
+    CASELESS_WORDS.forEach((word, w) => {
+      const mine = new RegExp(`^${pyCaselessLiteral(word)}$`, "u");
+      CASELESS_CANDIDATES.forEach((candidate, c) => {
+        assert.equal(mine.test(candidate), peer.caseless[w]?.[c], `(?i)${word} vs ${candidate}`);
+      });
     });
   });
 });

@@ -1,11 +1,13 @@
 """Peer for src/text/python.ts: CPython's own answers.
 
-stdin:  {"strings": ["...", ...], "separators": [",", ...]}
+stdin:  {"strings": ["...", ...], "separators": [",", ...], "words": [...], "candidates": [...]}
 stdout: {"python": "3.11.7", "unicode": "14.0.0",
          "classes": {name: [[first, last], ...]}  # code-point ranges, assigned code points only
          "strings": [{"strip": ..., "lstrip": ..., "rstrip": ..., "split": [...],
                       "split_sep": {sep: [...]}, "split_max1": [...], "strip_chars": ...,
-                      "isupper": ..., "islower": ..., "isalpha": ..., "isdigit": ..., "len": ...}]}
+                      "isupper": ..., "islower": ..., "isalpha": ..., "isdigit": ..., "len": ...,
+                      "boundaries": [...]}],
+         "caseless": [[re.fullmatch("(?i)" + re.escape(word), candidate) is not None, ...], ...]}
 """
 import json
 import platform
@@ -57,8 +59,12 @@ def main():
             "len": len(s),
             "boundaries": [m.start() for m in BOUNDARY.finditer(s)],
         })
+    caseless = [
+        [re.fullmatch("(?i)" + re.escape(word), candidate) is not None for candidate in request["candidates"]]
+        for word in request["words"]
+    ]
     json.dump({"python": platform.python_version(), "unicode": unicodedata.unidata_version,
-               "classes": classes, "strings": strings}, sys.stdout)
+               "classes": classes, "strings": strings, "caseless": caseless}, sys.stdout)
 
 
 if __name__ == "__main__":

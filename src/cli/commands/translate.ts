@@ -64,7 +64,6 @@ export function registerTranslate(program: Command): void {
         translateJson: options.translateJson ?? false,
         fromCache: options.fromCache ?? false,
         quiet: options.quiet ?? false,
-        log,
       });
       log(
         `translated ${summary.rowsWritten}/${summary.rows} rows → ${options.out}: ${summary.uniqueSegments} unique segments ` +

@@ -87,7 +87,7 @@ export async function evaluateIfeval(options: IfevalOptions): Promise<IfevalResu
   };
   if (options.lang !== undefined) {
     const progress = new Progress("response language", { unit: "responses", total: joined.length, quiet: options.quiet ?? false });
-    const report = responseLanguageRate(
+    const report = await responseLanguageRate(
       joined.map((j) => ({ key: j.prompt.key, response: j.response })),
       options.lang,
       options.detector ?? "langdetect",

@@ -6,7 +6,7 @@
  * asks for a third language (neither English nor the target) are excluded, as in the Poro
  * post-training paper; `all` also drops the prompts that ask for the target language itself.
  */
-import { getDetector } from "../langid/index.ts";
+import { DETECTOR_NAMES, getDetector, type DetectorName } from "../langid/index.ts";
 import type { IfevalPrompt, PromptKey } from "./prompts.ts";
 
 export const RESPONSE_LANGUAGE_ID = "language:response_language";
@@ -44,8 +44,7 @@ export function selectForTargetLanguage(prompts: readonly IfevalPrompt[], target
   return { kept, excluded };
 }
 
-export type DetectorName = "langdetect" | "eld";
-export const DETECTORS: readonly DetectorName[] = ["langdetect", "eld"];
+export type { DetectorName };
 
 export interface LanguageRate {
   detector: DetectorName;
@@ -68,13 +67,13 @@ export interface ResponseLanguageReport {
 }
 
 /** The share of responses detected as `target`, by both detectors, and where they disagree. */
-export function responseLanguageRate(
+export async function responseLanguageRate(
   items: readonly { key: PromptKey; response: string }[],
   target: string,
   primary: DetectorName = "langdetect",
   onProgress?: () => void,
-): ResponseLanguageReport {
-  const detectors = DETECTORS.map((name) => getDetector(name));
+): Promise<ResponseLanguageReport> {
+  const detectors = await Promise.all(DETECTOR_NAMES.map((name) => getDetector(name)));
   const detected: ResponseLanguageReport["detected"] = [];
   for (const item of items) {
     const [a, b] = detectors.map((d) => d.detect(item.response));

@@ -12,7 +12,7 @@
 import { MersenneTwister } from "../../util/mt19937.ts";
 import { loadMessages } from "./messages.ts";
 import { buildBmpLookup, buildNgramTables, extractNgrams, normalizeVi, type BmpLookup, type NgramTables } from "./ngram.ts";
-import { loadProfileTable, type ProfileTable } from "./profiles.ts";
+import { loadProfileTable, PROFILE_ORDER, PROFILES_DIR, type ProfileTable } from "./profiles.ts";
 
 /** `lang_detect_exception.ErrorCode` values of the reference. */
 export const LangDetectErrorCode = {
@@ -71,9 +71,10 @@ export interface LangDetectModel {
   bmp: BmpLookup;
 }
 
-export function loadLangDetectModel(): LangDetectModel {
+/** Load the shipped tables; `profileOrder` only changes the order in which profiles are added. */
+export function loadLangDetectModel(profileOrder: readonly string[] = PROFILE_ORDER): LangDetectModel {
   const tables = buildNgramTables(loadMessages());
-  return { profiles: loadProfileTable(), tables, bmp: buildBmpLookup(tables) };
+  return { profiles: loadProfileTable(PROFILES_DIR, profileOrder), tables, bmp: buildBmpLookup(tables) };
 }
 
 let sharedModel: LangDetectModel | undefined;
@@ -170,7 +171,7 @@ export function detectLangs(text: string, options: LangDetectOptions = {}, model
   const { profiles, tables, bmp } = model;
   const chars = cleaningText(appendText(text, tables));
   // The n-grams, each as its row of the probability table.
-  const rows = extractNgrams(chars, tables, bmp, (gram) => profiles.rows.get(gram));
+  const rows = extractNgrams(chars, tables, bmp, profiles.index);
   if (rows.length === 0) throw new LangDetectException(LangDetectErrorCode.CantDetectError, "No features in text.");
   return sortProbability(profiles.languages, detectBlock(rows, profiles, options.seed ?? DEFAULT_SEED));
 }

@@ -6,6 +6,7 @@
  * character outside the BMP is one character, as in the reference), never on UTF-16 units.
  */
 import { requireMessage, type Messages } from "./messages.ts";
+import { lookupGram, type GramIndex } from "./gram-index.ts";
 import { normalizedBlockOf } from "./unicode-blocks.ts";
 
 export const N_GRAM = 3;
@@ -142,53 +143,50 @@ export function buildBmpLookup(tables: NgramTables): BmpLookup {
 }
 
 /**
- * `Detector._extract_ngrams`: feed each character through `NGram.add_char` and collect the 1-, 2-
- * and 3-grams ending at it for which `lookup` gives a value (the reference: grams present in the
- * profiles), except while inside a word of two or more upper-case letters.
+ * `Detector._extract_ngrams`: feed each character through `NGram.add_char` and collect the rows of
+ * the 1-, 2- and 3-grams ending at it that are in `index` (the reference: in the profiles), except
+ * while inside a word of two or more upper-case letters.
  */
-export function extractNgrams<T>(text: readonly number[], tables: NgramTables, bmp: BmpLookup, lookup: (gram: string) => T | undefined): T[] {
-  const result: T[] = [];
+export function extractNgrams(text: readonly number[], tables: NgramTables, bmp: BmpLookup, index: GramIndex): number[] {
+  const result: number[] = [];
   // `NGram.grams` holds the last up to three normalised characters and starts as a single space.
-  // It is kept as its length, its last character and its suffixes of length 1, 2 and 3.
+  // Kept as its length and its last two characters.
   let length = 1;
-  let lastChar = SPACE;
-  let one = " ";
-  let two = "";
-  let three = "";
+  let beforeLast = 0;
+  let last = SPACE;
   let capitalword = false;
   for (const raw of text) {
     const ch = raw < 0x10000 ? (bmp.normalized[raw] as number) : normalizeChar(raw, tables);
-    const upper = ch < 0x10000 ? bmp.upper[ch] === 1 : isUpperPython(ch);
-    if (lastChar === SPACE) {
+    if (last === SPACE) {
       length = 1;
-      one = " ";
       capitalword = false;
       // add_char returns early; the only gram is " ", which is never kept.
       if (ch === SPACE) continue;
     }
-    // Appending drops the oldest character once three are held (`grams[1:] + ch`).
-    const s = String.fromCodePoint(ch);
-    three = length >= 2 ? two + s : "";
-    two = one + s;
-    one = s;
+    // Appending drops the oldest character once three are held (`grams[1:] + ch`), so a 3-gram
+    // exists whenever two characters were held before.
+    const hasTrigram = length >= 2;
     if (length < 3) length++;
-    const lastWasUpper = lastChar < 0x10000 ? bmp.upper[lastChar] === 1 : isUpperPython(lastChar);
-    lastChar = ch;
+    const upper = ch < 0x10000 ? bmp.upper[ch] === 1 : isUpperPython(ch);
     if (upper) {
-      if (lastWasUpper) capitalword = true;
+      if (last < 0x10000 ? bmp.upper[last] === 1 : isUpperPython(last)) capitalword = true;
     } else {
       capitalword = false;
     }
+    const oldest = beforeLast;
+    const previous = last;
+    beforeLast = previous;
+    last = ch;
     if (capitalword) continue;
     if (ch !== SPACE) {
-      const value = lookup(one);
-      if (value !== undefined) result.push(value);
+      const row = lookupGram(index, 1, 0, 0, ch);
+      if (row !== undefined) result.push(row);
     }
-    const value2 = lookup(two);
-    if (value2 !== undefined) result.push(value2);
-    if (length >= 3) {
-      const value3 = lookup(three);
-      if (value3 !== undefined) result.push(value3);
+    const row2 = lookupGram(index, 2, 0, previous, ch);
+    if (row2 !== undefined) result.push(row2);
+    if (hasTrigram) {
+      const row3 = lookupGram(index, 3, oldest, previous, ch);
+      if (row3 !== undefined) result.push(row3);
     }
   }
   return result;

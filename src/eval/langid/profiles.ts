@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { InputError } from "../../util/errors.ts";
+import { buildGramIndex, type GramIndex } from "./gram-index.ts";
 
 export const PROFILES_DIR = fileURLToPath(new URL("../../../resources/langdetect/profiles", import.meta.url));
 
@@ -49,9 +50,11 @@ export interface LangProfile {
 /** The factory's state: `langlist` and `word_lang_prob_map`, stored as one dense matrix. */
 export interface ProfileTable {
   languages: readonly string[];
-  /** n-gram → its row in `probabilities`. */
-  rows: ReadonlyMap<string, number>;
-  /** Row-major `rows.size × languages.length`: probability of the n-gram in each language. */
+  /** The n-gram of each row of `probabilities`. */
+  words: readonly string[];
+  /** n-gram → row, for extraction. */
+  index: GramIndex;
+  /** Row-major `words.length × languages.length`: probability of the n-gram in each language. */
   probabilities: Float64Array;
 }
 
@@ -112,7 +115,8 @@ export function buildProfileTable(profiles: readonly LangProfile[]): ProfileTabl
       }
     }
   });
-  return { languages, rows, probabilities };
+  const words = [...rows.keys()];
+  return { languages, words, index: buildGramIndex(words), probabilities };
 }
 
 export function loadProfileTable(dir: string = PROFILES_DIR, order: readonly string[] = PROFILE_ORDER): ProfileTable {

@@ -6,6 +6,7 @@
 // the code inspects one by one (ASCII whitespace, `.`) are single units, so the substrings are
 // the same; `len(...)` is never compared across strings.
 import { fileURLToPath } from "node:url";
+import { KieloError } from "../../util/errors.ts";
 import { isLower, isUpper, pyRstrip, pyStrip, PY_END } from "../../text/python.ts";
 import { isCollocation, loadPunktParameters, orthoContextOf, type PunktParameters } from "./punkt-parameters.ts";
 import { BOUNDARY_REALIGNMENT, PERIOD_CONTEXT, punktWordTokenize, SENT_END_CHARS } from "./punkt-language-vars.ts";
@@ -294,6 +295,11 @@ export class PunktSentenceTokenizer {
 
 /** `nltk_data` shipped with kielo: `tokenizers/punkt_tab/<language>/`. */
 export function punktFolder(language: string): string {
+  if (!/^[a-z_]+$/.test(language)) {
+    throw new KieloError(`unknown Punkt language ${JSON.stringify(language)}`, {
+      hint: "expected a lowercase NLTK model name such as english or finnish",
+    });
+  }
   return fileURLToPath(new URL(`../../../resources/nltk_data/tokenizers/punkt_tab/${language}/`, import.meta.url));
 }
 

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { detect, detectLangs, LangDetectException, type LanguageProbability } from "../../../src/eval/langid/langdetect.ts";
+import { detect, detectLangs, LangDetectException, loadLangDetectModel, type LanguageProbability } from "../../../src/eval/langid/langdetect.ts";
 import { PROFILE_ORDER } from "../../../src/eval/langid/profiles.ts";
 import { fixturesDir, runPythonPeer } from "./peer.ts";
 
@@ -87,4 +87,24 @@ test("detect_langs() probabilities agree with the reference to 1e-9", () => {
   });
   assert.ok(compared > texts.length / 2);
   console.log(`probabilities compared: ${compared}, bit-identical: ${exact}`);
+});
+
+test("the profile order is replicated: both sides in reversed order still agree bit for bit", () => {
+  // The order changes the float summation order, so probabilities move in the last bits; the port
+  // must move exactly as the reference does.
+  const reversed = [...PROFILE_ORDER].reverse();
+  const sample = texts.slice(0, 80);
+  const peer = runPythonPeer<{ forced_order: boolean; results: PeerResult[] }>({ mode: "detect", texts: sample.map((t) => t.text), order: reversed });
+  assert.equal(peer.forced_order, true);
+  const model = loadLangDetectModel(reversed);
+  let differsFromDefaultOrder = 0;
+  sample.forEach((t, i) => {
+    const ref = peer.results[i] as PeerResult;
+    if (ref.langs === null) return;
+    const port = detectLangs(t.text, {}, model);
+    assert.deepEqual(port.map((l) => [l.lang, l.prob]), ref.langs, t.id);
+    const usual = outcomes[i] as Outcome;
+    if (usual.ok && usual.langs.some((l, j) => l.prob !== port[j]?.prob)) differsFromDefaultOrder++;
+  });
+  assert.ok(differsFromDefaultOrder > 0, "reversing the order should change some probabilities in the last bits");
 });

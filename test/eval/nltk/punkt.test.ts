@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { punktFolder, PunktSentenceTokenizer, punktTokenizer, sentTokenize } from "../../../src/eval/nltk/punkt.ts";
 import { isCollocation, loadPunktParameters, orthoContextOf } from "../../../src/eval/nltk/punkt-parameters.ts";
-import { InputError } from "../../../src/util/errors.ts";
+import { InputError, KieloError } from "../../../src/util/errors.ts";
 
 describe("sentTokenize (English Punkt)", () => {
   it("splits the four IFEval spec examples into 5, 3, 4 and 2 sentences", () => {
@@ -49,6 +49,11 @@ describe("sentTokenize (English Punkt)", () => {
 
   it("loads the parameters once", () => {
     assert.equal(punktTokenizer("english"), punktTokenizer("english"));
+  });
+
+  it("refuses a language that is not shipped, naming it", () => {
+    assert.throws(() => sentTokenize("Hi.", "klingon"), (e: unknown) => e instanceof KieloError && e.message.includes("klingon"));
+    assert.throws(() => sentTokenize("Hi.", "../english"), (e: unknown) => e instanceof KieloError && e.message.includes("../english"));
   });
 });
 

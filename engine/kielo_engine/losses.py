@@ -63,9 +63,9 @@ def sft_loss_sum(logits: Tensor, labels: Tensor) -> tuple[Tensor, int]:
     if counted == 0:
         # Keep the graph connected (zero gradient) so a micro-batch without targets still works
         # with DDP/FSDP, which expect every rank to run backward through the same parameters.
-        return (shift_logits.sum() * 0.0).float(), 0
+        return at_least_fp32(shift_logits.sum() * 0.0), 0
     loss_sum = F.cross_entropy(
-        shift_logits.float().reshape(-1, shift_logits.size(-1)),
+        at_least_fp32(shift_logits).reshape(-1, shift_logits.size(-1)),
         shift_labels.reshape(-1),
         ignore_index=IGNORE_INDEX,
         reduction="sum",

@@ -62,6 +62,32 @@ def check_model_folder(path: str) -> None:
     raise EngineError("model-not-found", f"{path} has no model weights (model.safetensors or an index)", None)
 
 
+def check_architecture(path: str, trust_remote_code: bool) -> None:
+    """Refuse, with a reason, a model whose code transformers does not ship (before any code runs)."""
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    try:
+        config = read_json(os.path.join(path, "config.json"))
+    except (OSError, ValueError) as err:
+        raise EngineError("model-not-found", f"{path}/config.json is not readable JSON: {err}", None) from err
+    model_type = config.get("model_type")
+    if model_type in CONFIG_MAPPING:
+        return
+    if "auto_map" in config and not trust_remote_code:
+        raise EngineError(
+            "bad-job",
+            f"{path} needs custom model code (model_type {model_type!r}, auto_map in config.json) that kielo does "
+            "not run by default",
+            "set model.trust_remote_code: true in the recipe if you trust this model's code",
+        )
+    if "auto_map" not in config:
+        raise EngineError(
+            "bad-job",
+            f"{path}: model_type {model_type!r} is not known to transformers {transformers.__version__}",
+            "upgrade transformers on this host, or check config.json",
+        )
+
+
 def quant_settings(quant: dict[str, Any]) -> tuple[int, bool, torch.dtype]:
     kind = quant.get("type", "nf4")
     if kind != "nf4":
@@ -80,6 +106,7 @@ def load_model(
     quant: dict | None = None,
 ) -> transformers.PreTrainedModel:
     check_model_folder(path)
+    check_architecture(path, trust_remote_code)
     kwargs: dict[str, Any] = {
         "dtype": torch_dtype(dtype),
         "trust_remote_code": trust_remote_code,
@@ -106,12 +133,6 @@ def load_model(
         model = transformers.AutoModelForCausalLM.from_pretrained(path, **kwargs)
     except (ValueError, OSError, KeyError) as err:
         text = str(err)
-        if "trust_remote_code" in text or "custom code" in text:
-            raise EngineError(
-                "bad-job",
-                f"{path} needs custom model code that kielo does not run by default",
-                "set model.trust_remote_code: true in the recipe if you trust this model's code",
-            ) from err
         raise EngineError("model-not-found", f"could not load the model in {path}: {text.splitlines()[0]}", None) from err
 
     if quant is not None and not use_bnb:

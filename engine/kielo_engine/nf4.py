@@ -193,6 +193,15 @@ def dequantize_nf4(q: NF4Tensor, dtype: torch.dtype = torch.float32) -> Tensor:
 Dequantizer = Callable[[Tensor, Tensor, tuple[int, ...], int, torch.dtype], Tensor]
 
 
+def default_dequantizer(packed: Tensor) -> Dequantizer:
+    """The Triton kernel for CUDA tensors when Triton is importable, else the PyTorch reference."""
+    if packed.is_cuda and importlib.util.find_spec("triton") is not None:
+        from .nf4_triton import dequantize_nf4_triton
+
+        return dequantize_nf4_triton
+    return dequantize_nf4_parts
+
+
 class _NF4LinearFunction(torch.autograd.Function):
     """y = x·deq(W)ᵀ + b without keeping deq(W) alive between forward and backward.
 
@@ -281,7 +290,7 @@ class NF4Linear(nn.Module):
 
     def dequantized_weight(self, dtype: torch.dtype | None = None) -> Tensor:
         dtype = dtype or self.compute_dtype
-        dequantize = self.dequantizer or dequantize_nf4_parts
+        dequantize = self.dequantizer or default_dequantizer(self.weight)
         return dequantize(self.weight, self.block_absmax(), (self.out_features, self.in_features), self.block_size, dtype)
 
     def forward(self, x: Tensor) -> Tensor:

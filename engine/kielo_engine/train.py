@@ -657,7 +657,7 @@ class Trainer:
             loss=last.get("loss"),
             eval_loss=None if last_eval is None else last_eval["loss"],
             tokens=self.train_tokens,
-            tokens_per_s=self.train_tokens * dist.world / self.train_seconds if self.train_seconds > 0 else None,
+            tokens_per_s=self.train_tokens / self.train_seconds if self.train_seconds > 0 else None,
             peak_memory_bytes=memory,
             peak_memory_kind=memory_kind,
             seconds=time.time() - started,

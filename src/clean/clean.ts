@@ -11,7 +11,7 @@ import { writeFileAtomic } from "../util/atomic.ts";
 import { InputError, KieloError } from "../util/errors.ts";
 import { Progress } from "../util/progress.ts";
 import { textFields } from "../translate/fields.ts";
-import { builtinPromptPath, loadPrompt } from "../translate/prompt.ts";
+import { builtinPromptPath, loadPrompt, type ScaffoldingMarker } from "../translate/prompt.ts";
 import { readRecords } from "../translate/read-records.ts";
 import { RULES, type CleanConfig, type RuleName } from "./config.ts";
 import { learnBounds, logRatio, type RatioBounds } from "./length-ratio.ts";
@@ -133,7 +133,7 @@ export async function evaluateFile(inputs: CleanInputs): Promise<{ verdicts: Rec
     prepared.push({ record, line, targetLang, sourceLang, fields });
   }
   const bounds = new Map([...ratios].map(([pair, values]) => [pair, learnBounds(pair, values, inputs.config.length_ratio)]));
-  const scaffoldingByPair = new Map<string, string[]>();
+  const scaffoldingByPair = new Map<string, ScaffoldingMarker[]>();
   const scaffoldingFor = (from: string | undefined, to: string) => {
     const pair = `${from}-${to}`;
     let markers = scaffoldingByPair.get(pair);

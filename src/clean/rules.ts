@@ -5,6 +5,7 @@
  */
 import { LangDetectException, detect } from "../eval/langid/langdetect.ts";
 import { protectedSpans } from "../translate/protect.ts";
+import type { ScaffoldingMarker } from "../translate/prompt.ts";
 import { fencedCodeBlocks } from "../translate/segment.ts";
 import type { CleanConfig, RuleName } from "./config.ts";
 import { logRatio, type RatioBounds } from "./length-ratio.ts";
@@ -40,7 +41,7 @@ export interface FieldContext {
   /** Issues the translator recorded for this field (meta.translation.issues). */
   translatorIssues: { rule: string; detail: string }[];
   /** Strings of the translation prompt that must not show up in outputs. */
-  scaffolding: readonly string[];
+  scaffolding: readonly ScaffoldingMarker[];
 }
 
 export type Rule = (context: FieldContext, config: CleanConfig) => Finding[];
@@ -81,8 +82,6 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
     if (letterCount(ordinary) < config.language.min_letters || looksLikeList(prose)) return [];
     const confirmed = safeDetect(ordinary);
     if (confirmed === null || confirmed === context.targetLang) return [];
-    // Text left in the source language is reported by `untranslated`, with more precision.
-    if (lang === context.sourceLang && context.source !== undefined) return [];
     return [{ rule: "wrong-language", field: context.path, detail: `detected ${lang}, expected ${context.targetLang}` }];
   },
 
@@ -171,10 +170,12 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
 
   scaffolding(context, config) {
     const source = context.source ?? "";
-    for (const marker of [...context.scaffolding, ...config.scaffolding.markers]) {
-      if (context.target.includes(marker) && !source.includes(marker)) {
-        return [{ rule: "scaffolding", field: context.path, detail: `contains prompt text ${JSON.stringify(marker.slice(0, 40))}` }];
-      }
+    const markers: ScaffoldingMarker[] = [...context.scaffolding, ...config.scaffolding.markers.map((text) => ({ text }))];
+    for (const marker of markers) {
+      if (!context.target.includes(marker.text) || source.includes(marker.text)) continue;
+      // The few-shot example's own source, translated as the example says, is no leak.
+      if (marker.exampleSource !== undefined && proseOnly(source).includes(proseOnly(marker.exampleSource).replace(/\s+/g, " ").trim())) continue;
+      return [{ rule: "scaffolding", field: context.path, detail: `contains prompt text ${JSON.stringify(marker.text.slice(0, 40))}` }];
     }
     for (const pattern of SCAFFOLDING_PATTERNS) {
       const match = pattern.exec(context.target);

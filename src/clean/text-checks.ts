@@ -89,7 +89,7 @@ export function lowercaseWords(text: string): string[] {
 export function looksLikeList(text: string): boolean {
   const items = text
     .split(/[,;\n]/)
-    .map((item) => item.trim())
+    .map((item) => item.replace(/^[\s\-*•·–]+|^\d+[.)]\s*/u, "").trim())
     .filter((item) => item !== "");
   if (items.length < 3) return false;
   const counts = items.map((item) => item.split(/\s+/).length).sort((a, b) => a - b);

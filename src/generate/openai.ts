@@ -175,7 +175,9 @@ function finishReason(value: unknown): FinishReason {
 /** The error text a server put in its body: OpenAI's `{"error":{"message"}}`, else the raw text. */
 function serverMessage(text: string): string {
   try {
-    const parsed = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown; detail?: unknown };
+    const parsed = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown; detail?: unknown } | string | null;
+    if (typeof parsed === "string") return parsed;
+    if (parsed === null || typeof parsed !== "object") return truncate(text.trim(), 300);
     if (typeof parsed.error === "string") return parsed.error;
     if (typeof parsed.error?.message === "string") return parsed.error.message;
     if (typeof parsed.message === "string") return parsed.message;

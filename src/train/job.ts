@@ -3,6 +3,7 @@
  *
  * Built from a recipe and the compiled data; the engine needs nothing else and guesses nothing.
  */
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { KieloError } from "../util/errors.ts";
 import type { Recipe } from "./recipe.ts";
@@ -61,6 +62,8 @@ export interface JobInputs {
   trainSha256: string;
   evalSha256: string | null;
   kieloVersion: string;
+  /** The settings of `recipe.init_adapter`, when there is one. */
+  initAdapter?: InitAdapterConfig;
 }
 
 /**
@@ -79,10 +82,40 @@ export function dpoReference(recipe: Recipe): "adapter-disabled" | "frozen-copy"
   return "precomputed";
 }
 
+/** The LoRA settings of an existing adapter folder (peft's adapter_config.json). */
+export interface InitAdapterConfig {
+  r: number;
+  alpha: number;
+  dropout: number;
+  target_modules: "all-linear" | string[];
+}
+
+export function readAdapterConfig(dir: string): InitAdapterConfig {
+  const path = join(dir, "adapter_config.json");
+  if (!existsSync(path)) {
+    throw new KieloError(`init_adapter ${dir} is not a LoRA adapter folder (no adapter_config.json)`, {
+      hint: "Point init_adapter at the model/ folder of a LoRA or QLoRA run; after a full fine-tune, set `model:` to its output instead.",
+    });
+  }
+  const config = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
+  const modules = config["target_modules"];
+  return {
+    r: Number(config["r"]),
+    alpha: Number(config["lora_alpha"]),
+    dropout: Number(config["lora_dropout"] ?? 0),
+    target_modules: Array.isArray(modules) ? (modules as string[]) : "all-linear",
+  };
+}
+
 export function buildJobSpec(inputs: JobInputs): JobSpec {
   const { recipe } = inputs;
   const t = recipe.training;
-  const adapter = recipe.adapter;
+  // Continuing from an adapter trains that adapter: its own rank and targets apply unless the
+  // recipe names an adapter type (e.g. qlora, to keep the base in NF4).
+  const adapter =
+    recipe.init_adapter && recipe.adapter.type === "none"
+      ? { ...recipe.adapter, type: "lora" as const, ...inputs.initAdapter! }
+      : recipe.adapter;
   return {
     format: "kielo-job",
     version: 1,

@@ -18,7 +18,7 @@ import { loadTokenizer } from "../tokenize/tokenizer-folder.ts";
 import { writeDirAtomic, writeFileAtomic } from "../util/atomic.ts";
 import { KieloError } from "../util/errors.ts";
 import { seededPermutation } from "../util/random.ts";
-import { batchLayout, buildJobSpec, type JobSpec } from "./job.ts";
+import { batchLayout, buildJobSpec, readAdapterConfig, type JobSpec } from "./job.ts";
 import type { Recipe } from "./recipe.ts";
 import { buildSchedule, encodeSchedule } from "./schedule.ts";
 
@@ -70,6 +70,7 @@ export async function prepareJob(options: PrepareOptions): Promise<PreparedJob> 
   }
 
   const { microBatchesPerStep } = batchLayout(recipe, options.gpus);
+  const initAdapter = recipe.init_adapter ? readAdapterConfig(recipe.init_adapter) : undefined;
   let spec: JobSpec | undefined;
   await writeDirAtomic(jobDir, async (dir) => {
     const sources = await evaluationSplit(recipe, join(dir, "data", "source"));
@@ -119,6 +120,7 @@ export async function prepareJob(options: PrepareOptions): Promise<PreparedJob> 
       trainSha256: train.sha256,
       evalSha256: evalHash?.sha256 ?? null,
       kieloVersion: options.kieloVersion,
+      ...(initAdapter ? { initAdapter } : {}),
     });
     await writeFile(join(dir, "job.json"), `${JSON.stringify({ ...spec, identity }, null, 2)}\n`);
   });

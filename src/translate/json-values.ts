@@ -29,13 +29,19 @@ export function jsonValuePieces(text: string): JsonPiece[] {
     const end = match.index + match[0].length;
     const isKey = /^\s*:/.test(text.slice(end));
     const value = JSON.parse(match[0]) as string;
-    if (isKey || !/\p{L}/u.test(value)) continue;
-    pieces.push({ kind: "verbatim", text: text.slice(at, match.index) });
+    if (isKey || !/\p{L}/u.test(value) || looksLikeIdentifier(value)) continue;
+    // The quotes stay in the structure; only the body is replaced.
+    pieces.push({ kind: "verbatim", text: text.slice(at, match.index + 1) });
     pieces.push({ kind: "value", text: value });
-    at = end;
+    at = end - 1;
   }
   pieces.push({ kind: "verbatim", text: text.slice(at) });
   return pieces.filter((piece) => piece.kind === "value" || piece.text !== "");
+}
+
+/** Ids, codes, paths and URLs ("a1", "user_id", "en-US", "/tmp/x") are data, not language. */
+function looksLikeIdentifier(value: string): boolean {
+  return /^[\p{L}\p{N}_.:/@#-]+$/u.test(value) && /[\d_./:@#]/.test(value);
 }
 
 /** Encode a translated value back into a JSON string literal's body (without the quotes). */

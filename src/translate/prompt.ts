@@ -26,6 +26,15 @@ const PromptFileSchema = z.object({
 });
 export type PromptFile = z.infer<typeof PromptFileSchema>;
 
+/**
+ * Text of the prompt that signals leaked scaffolding when it shows up in an output. An example's
+ * target is a leak only when the source is not that example's own source.
+ */
+export interface ScaffoldingMarker {
+  text: string;
+  exampleSource?: string;
+}
+
 export interface TranslationPrompt {
   path: string;
   /** sha256 (hex, first 16 characters) of the file. */
@@ -35,8 +44,8 @@ export interface TranslationPrompt {
   stop: string[];
   completion(source: string): string;
   chat(source: string): Message[];
-  /** Lines of the template that must never appear in an output (leaked scaffolding). */
-  scaffolding: string[];
+  /** Parts of the prompt that must not appear in an output (leaked scaffolding). */
+  scaffolding: ScaffoldingMarker[];
 }
 
 const RESOURCES = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "resources", "translate");
@@ -104,10 +113,14 @@ export function loadPrompt(from: string, to: string, promptFile?: string): Trans
 }
 
 /** Strings of a prompt that signal leaked scaffolding when they show up in an output. */
-function scaffoldingMarkers(file: PromptFile): string[] {
-  const markers = new Set<string>(file.completion.stop);
-  for (const match of file.completion.template.matchAll(/<\/?[\w-]{1,12}>/g)) markers.add(match[0]);
-  for (const example of file.examples) markers.add(example.target);
-  if (file.instruction.trim() !== "") markers.add(file.instruction.trim().split(/(?<=\.)\s/)[0]!);
-  return [...markers].filter((marker) => marker.trim() !== "");
+function scaffoldingMarkers(file: PromptFile): ScaffoldingMarker[] {
+  const markers = new Map<string, ScaffoldingMarker>();
+  const add = (marker: ScaffoldingMarker) => {
+    if (marker.text.trim() !== "" && !markers.has(marker.text)) markers.set(marker.text, marker);
+  };
+  for (const stop of file.completion.stop) add({ text: stop });
+  for (const match of file.completion.template.matchAll(/<\/?[\w-]{1,12}>/g)) add({ text: match[0] });
+  for (const example of file.examples) add({ text: example.target, exampleSource: example.source });
+  if (file.instruction.trim() !== "") add({ text: file.instruction.trim().split(/(?<=\.)\s/)[0]! });
+  return [...markers.values()];
 }

@@ -27,7 +27,7 @@ export function registerEval(program: Command): void {
   evalCommand
     .command("ifeval")
     .description(
-      "score responses to IFEval prompts exactly as the reference implementation does: prompt- and\n" +
+      "score responses to IFEval prompts exactly as the reference implementation does: prompt- and " +
         "instruction-level accuracy, strict and loose, per category and per instruction id",
     )
     .requiredOption("--responses <file>", 'JSONL of {"prompt", "response"} (optionally "key"): joined by key, else by exact prompt text')

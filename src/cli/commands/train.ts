@@ -135,7 +135,8 @@ function hintOption(hint: string | undefined): { hint?: string } {
 
 function summarise(done: DoneEvent): string {
   const parts = [`done: ${done.step ?? "?"} steps`];
-  if (typeof done["final_loss"] === "number") parts.push(`final loss ${(done["final_loss"] as number).toFixed(4)}`);
+  if (typeof done["loss"] === "number") parts.push(`final loss ${(done["loss"] as number).toFixed(4)}`);
+  if (typeof done["eval_loss"] === "number") parts.push(`eval loss ${(done["eval_loss"] as number).toFixed(4)}`);
   if (typeof done.tokens_per_s === "number") parts.push(`${formatRate(done.tokens_per_s)} real tokens/s`);
   if (typeof done.peak_memory_bytes === "number") parts.push(`peak memory ${(done.peak_memory_bytes / 2 ** 30).toFixed(2)} GiB`);
   if (typeof done.seconds === "number") parts.push(formatDuration(done.seconds));

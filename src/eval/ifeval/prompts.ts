@@ -11,6 +11,7 @@ import { readJsonl } from "../../data/jsonl.ts";
 import { InputError } from "../../util/errors.ts";
 import { INSTRUCTIONS } from "./instructions/registry.ts";
 import type { Check } from "./instructions/types.ts";
+import { PythonRegexError } from "./python-regex.ts";
 
 /** The 541 English prompts shipped with kielo (google-research `input_data.jsonl`). */
 export const DEFAULT_PROMPTS_FILE = fileURLToPath(new URL("../../../resources/ifeval/input_data.jsonl", import.meta.url));
@@ -84,9 +85,17 @@ export function parsePromptLine(value: unknown, file: string, line: number): Ife
       const field = `kwargs[${index}]${issue.field ? `.${issue.field}` : ""}`;
       throw new InputError({ file, line, field }, `invalid argument for ${id}: ${issue.message}`);
     }
+    let check: Check;
+    try {
+      check = definition.build(checked.data);
+    } catch (error) {
+      // A keyword, spliter or marker that is not a usable Python regex.
+      if (error instanceof PythonRegexError) throw new InputError({ file, line, field: `kwargs[${index}]` }, `invalid argument for ${id}: ${error.message}`);
+      throw error;
+    }
     instructionIds.push(id);
     kwargs.push(args);
-    checks.push(definition.build(checked.data));
+    checks.push(check);
   });
   return { key: row.key, prompt: row.prompt, instructionIds, kwargs, checks, file, line };
 }

@@ -64,6 +64,15 @@ function literalOutsideClass(ch: string): string {
   return JS_SYNTAX.has(ch) ? `\\${ch}` : ch;
 }
 
+/**
+ * Under IGNORECASE Python compares *simple lowercase* (plus a table of extra equivalences), JS
+ * `/iu` compares simple case folding. They disagree on one family: Python makes `i`, `I`, `İ`
+ * (U+0130, lowercase `i`) and `ı` (U+0131, listed with `i`) all equal; JS only pairs `i`/`I`.
+ * Literal occurrences are widened to the four; ranges such as `[a-z]` are not (a known limit).
+ */
+const DOTTED_I_FAMILY = new Set(["i", "I", "\u0130", "\u0131"]);
+const DOTTED_I_CLASS_BODY = "iI\u0130\u0131";
+
 function literalInsideClass(ch: string): string {
   return ch === "\\" || ch === "]" || ch === "[" || ch === "-" || ch === "^" ? `\\${ch}` : ch;
 }
@@ -74,6 +83,14 @@ export function translatePythonRegex(pattern: string, flags: PythonRegexFlags = 
   let multiline = flags.multiline ?? false;
   let dotAll = flags.dotAll ?? false;
   let ignoreCase = flags.ignoreCase ?? false;
+  /** A literal code point (given as its RegExp spelling), widened for Python's IGNORECASE. */
+  // Where a literal is being written: outside a class, inside one, or inside a class with a
+  // range (`[g-j]`), where widening a range endpoint would change the range, so it is left alone.
+  let literalContext: "outside" | "class" | "class-with-range" = "outside";
+  const caseless = (spelling: string, cp: number): string => {
+    if (!ignoreCase || literalContext === "class-with-range" || !DOTTED_I_FAMILY.has(String.fromCodePoint(cp))) return spelling;
+    return literalContext === "class" ? DOTTED_I_CLASS_BODY : `[${DOTTED_I_CLASS_BODY}]`;
+  };
   const fail = (reason: string): never => {
     throw new PythonRegexError(pattern, reason);
   };
@@ -103,7 +120,7 @@ export function translatePythonRegex(pattern: string, flags: PythonRegexFlags = 
   const octalLiteral = (digits: string): string => {
     const cp = Number.parseInt(digits, 8);
     if (cp > 0o377) fail(`octal escape \\${digits} out of range`);
-    return codePointEscape(cp);
+    return caseless(codePointEscape(cp), cp);
   };
   /** `\0`, `\NNN` (three octal digits) or a group reference `\N` / `\NN` (sre_parse `_escape`). */
   const digitEscape = (c: string): string => {
@@ -156,18 +173,18 @@ export function translatePythonRegex(pattern: string, flags: PythonRegexFlags = 
       case "x": {
         const cp = hexEscape(i, 2);
         i += 2;
-        return codePointEscape(cp);
+        return caseless(codePointEscape(cp), cp);
       }
       case "u": {
         const cp = hexEscape(i, 4);
         i += 4;
-        return codePointEscape(cp);
+        return caseless(codePointEscape(cp), cp);
       }
       case "U": {
         const cp = hexEscape(i, 8);
         if (cp > 0x10ffff) fail(`bad escape \\U${cps.slice(i, i + 8).join("")}`);
         i += 8;
-        return codePointEscape(cp);
+        return caseless(codePointEscape(cp), cp);
       }
       case "N":
         return fail("named characters (\\N{…}) are not supported");
@@ -177,7 +194,7 @@ export function translatePythonRegex(pattern: string, flags: PythonRegexFlags = 
     if (/^[0-9]$/.test(c)) return inClass ? classDigitEscape(c) : digitEscape(c);
     if (/^[A-Za-z]$/.test(c)) return fail(`bad escape \\${c}`);
     // Any other escaped character is itself.
-    return inClass ? literalInsideClass(c) : literalOutsideClass(c);
+    return caseless(inClass ? literalInsideClass(c) : literalOutsideClass(c), c.codePointAt(0)!);
   };
 
   while (i < cps.length) {
@@ -199,6 +216,8 @@ export function translatePythonRegex(pattern: string, flags: PythonRegexFlags = 
         i += 1;
       }
       let closed = false;
+      const close = cps.indexOf("]", i);
+      literalContext = cps.slice(i, close < 0 ? undefined : close).includes("-") ? "class-with-range" : "class";
       while (i < cps.length) {
         const d = cps[i]!;
         if (d === "]") {
@@ -210,9 +229,10 @@ export function translatePythonRegex(pattern: string, flags: PythonRegexFlags = 
           body += escape(true);
           continue;
         }
-        body += d === "[" ? "\\[" : d;
+        body += d === "[" ? "\\[" : caseless(d, d.codePointAt(0)!);
         i += 1;
       }
+      literalContext = "outside";
       if (!closed) fail("unterminated character set");
       out += `[${body}]`;
       continue;
@@ -269,7 +289,7 @@ export function translatePythonRegex(pattern: string, flags: PythonRegexFlags = 
     // Without MULTILINE, Python's `$` also matches right before a final newline.
     else if (c === "$") out += multiline ? "(?![^\\n])" : "(?=\\n?$)";
     else if (c === "/") out += "\\/";
-    else out += c;
+    else out += caseless(c, c.codePointAt(0)!);
     i += 1;
   }
   return { source: out, ignoreCase };

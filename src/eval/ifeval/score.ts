@@ -5,7 +5,7 @@
  * Loose: the same test on eight variants of the response — as is, without `*`, without its first
  * line, its last line, or both, and those three without `*` — followed if any variant passes.
  */
-import { pyStrip } from "../../text/python.ts";
+import { PY_S, pyStrip } from "../../text/python.ts";
 import type { Check } from "./instructions/types.ts";
 
 /** The eight loose variants in the reference's order (split on `"\n"` only; `\r` stays). */
@@ -18,8 +18,11 @@ export function looseVariants(response: string): string[] {
   return [response, noStars(response), removeFirst, removeLast, removeBoth, noStars(removeFirst), noStars(removeLast), noStars(removeBoth)];
 }
 
+/** `text.strip() == ""`, answered from the start of the text instead of by stripping it whole. */
+const PY_BLANK = new RegExp(`^${PY_S}*$`, "u");
+
 function followed(check: Check, text: string): boolean {
-  return pyStrip(text) !== "" && check(text);
+  return !PY_BLANK.test(text) && check(text);
 }
 
 export interface Verdicts {

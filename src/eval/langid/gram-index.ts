@@ -49,15 +49,16 @@ export function buildGramIndex(words: readonly string[]): GramIndex {
   const otherGrams = new Map<string, number>();
   const pairs: Array<[number, number, number]> = [];
   words.forEach((word, row) => {
-    const cps = Array.from(word, (ch) => ch.codePointAt(0) as number);
-    if (cps.some((cp) => cp > 0xffff) || cps.length < 1 || cps.length > 3) {
+    // Profile grams are BMP-only, so UTF-16 units are code points unless a surrogate shows up.
+    const length = word.length;
+    if (length < 1 || length > 3 || /[\ud800-\udfff]/.test(word)) {
       otherGrams.set(word, row);
-    } else if (cps.length === 1) {
-      unigrams[cps[0] as number] = row;
-    } else if (cps.length === 2) {
-      pairs.push([keyHigh(2, 0), keyLow(cps[0] as number, cps[1] as number), row]);
+    } else if (length === 1) {
+      unigrams[word.charCodeAt(0)] = row;
+    } else if (length === 2) {
+      pairs.push([keyHigh(2, 0), keyLow(word.charCodeAt(0), word.charCodeAt(1)), row]);
     } else {
-      pairs.push([keyHigh(3, cps[0] as number), keyLow(cps[1] as number, cps[2] as number), row]);
+      pairs.push([keyHigh(3, word.charCodeAt(0)), keyLow(word.charCodeAt(1), word.charCodeAt(2)), row]);
     }
   });
   let capacity = 16;

@@ -5,7 +5,7 @@
  * throws `LangDetectException("No features in text.")` where Python raises it. As in the reference,
  * every call builds a fresh detector whose generator is re-seeded (`random.seed(seed)` in
  * `_detect_block`), so a text's result does not depend on earlier calls. The profiles are loaded
- * once, lazily, on the first call (about 0.3 s), like the reference's module-level factory.
+ * once, lazily, on the first call (about 0.5 s), like the reference's module-level factory.
  *
  * Why not an npm package: none reproduces the reference (see docs/langid.md).
  */

@@ -52,7 +52,8 @@ test("an unknown instruction id is an error that names the field", () => {
 });
 
 test("a keyword that is not a valid Python regex is an error", () => {
-  assert.throws(build("keywords:existence", { keywords: ["(unclosed"] }), /Python regular expression/);
+  assert.throws(build("keywords:existence", { keywords: ["(unclosed"] }), /prompts\.jsonl:3 \(field kwargs\[0\]\): invalid argument for keywords:existence: cannot use "\(unclosed" as a Python regular expression/);
+  assert.throws(build("keywords:forbidden_words", { forbidden_words: ["c++"] }), /field kwargs\[0\]/);
 });
 
 test("null kwargs (Hugging Face format) are dropped; 0 is kept", () => {

@@ -38,6 +38,12 @@ test("IGNORECASE folds Unicode case", () => {
   assert.equal(search("école", "UNE ÉCOLE", { ignoreCase: true }), true);
   assert.equal(search("(?i)straße", "STRASSE"), false, "simple case folding: ß is not ss");
   assert.equal(search("(?i)ΣΑΣ", "σας"), true);
+  // Python makes i, I, İ (U+0130) and ı (U+0131) equal under IGNORECASE; JS /iu pairs only i and I.
+  for (const p of ["i", "I", "\u0130", "\u0131", "[i]", "[\u0131x]", String.raw`\u0130`]) {
+    assert.deepEqual(["i", "I", "\u0130", "\u0131"].filter((s) => search(p, s, { ignoreCase: true })), ["i", "I", "\u0130", "\u0131"], p);
+  }
+  assert.equal(search("İstanbul", "ISTANBUL", { ignoreCase: true }), true);
+  assert.equal(search("i", "\u0130"), false, "only under IGNORECASE");
 });
 
 test("Python escapes and literals that JavaScript's u-mode rejects are translated", () => {

@@ -5,7 +5,8 @@
  *
  * Each file is JSONL; the text of a line is its `response` field, else `text`. Default: the
  * fixture corpus of the peer tests. Prints load time and texts/s (after one warm-up pass) for
- * langdetect (the port, seed 0) and eld (medium database).
+ * langdetect (the port, seed 0) and eld (medium database), by wall clock and by this process's
+ * CPU time (the second stays meaningful on a machine shared with other work).
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -26,17 +27,29 @@ const texts = files.flatMap((file) =>
 const chars = texts.reduce((sum, text) => sum + text.length, 0);
 console.log(`${texts.length} texts, ${Math.round(chars / texts.length)} characters on average`);
 
+/** Wall-clock and CPU milliseconds of `work`. */
+async function timed(work: () => unknown): Promise<{ wall: number; cpu: number }> {
+  const cpuStart = process.cpuUsage();
+  const wallStart = performance.now();
+  await work();
+  const cpu = process.cpuUsage(cpuStart);
+  return { wall: performance.now() - wallStart, cpu: (cpu.user + cpu.system) / 1000 };
+}
+
+const rate = (ms: number): string => ((texts.length / ms) * 1000).toFixed(0).padStart(5);
+
 for (const name of ["langdetect", "eld"] as DetectorName[]) {
-  const loadStart = performance.now();
-  const detector = await getDetector(name);
-  const loadMs = performance.now() - loadStart;
-  const firstStart = performance.now();
-  for (const text of texts) detector.detect(text);
-  const firstMs = performance.now() - firstStart;
-  const start = performance.now();
-  for (const text of texts) detector.detect(text);
-  const ms = performance.now() - start;
+  let detector: Awaited<ReturnType<typeof getDetector>> | undefined;
+  const load = await timed(async () => {
+    detector = await getDetector(name);
+  });
+  const run = (): void => {
+    for (const text of texts) detector?.detect(text);
+  };
+  const first = await timed(run);
+  const warm = await timed(run);
   console.log(
-    `${name.padEnd(10)} load ${loadMs.toFixed(0).padStart(5)} ms   first pass ${((texts.length / firstMs) * 1000).toFixed(0).padStart(5)} texts/s   warm ${((texts.length / ms) * 1000).toFixed(0).padStart(5)} texts/s`,
+    `${name.padEnd(10)} load ${load.wall.toFixed(0).padStart(5)} ms (cpu ${load.cpu.toFixed(0).padStart(5)} ms)   ` +
+      `first pass ${rate(first.wall)} texts/s (cpu ${rate(first.cpu)})   warm ${rate(warm.wall)} texts/s (cpu ${rate(warm.cpu)})`,
   );
 }

@@ -1,0 +1,328 @@
+#!/usr/bin/env bash
+# kielo end to end with the real tiny model (fixtures/models/stories260K/hf), through the CLI and
+# the engine, on a GPU host — or on the CPU with KIELO_E2E_DEVICE=cpu (the test here does that).
+#
+#   bash scripts/gpu/e2e.sh          (from a copy of the repository; run it from anywhere)
+#
+# Phases, each timed, each with its log:
+#   doctor      kielo doctor (on cuda: a GPU must be found)
+#   train-sft   kielo train sft: recipes/tiny-sft.yaml with dtype bf16, into a temporary folder
+#   train-dpo   kielo train dpo: recipes/tiny-dpo.yaml (bf16), continuing from the SFT adapter
+#   generate    kielo generate with the DPO adapter on examples/tiny-train/prompts-fi.jsonl
+#   merge       kielo merge of the DPO adapter into full weights
+#   load        every output loaded back by transformers/peft; merged logits vs adapter logits
+#   translate   kielo translate --backend engine --model <tiny> on English pairs (en → fi)
+#   clean       kielo clean on the translations: it must flag them as not Finnish (wrong-language)
+#
+# Node: node_modules/.bin/node when the checkout has one (the dev machine); otherwise .gpu/node.xz
+# is unpacked to /tmp/kielo-node and .gpu/node_modules.tar.xz into the repository (made by
+# scripts/gpu/bundle.sh). Python: $KIELO_PYTHON, else .venv/bin/python, else python3.
+#
+# Environment:
+#   KIELO_E2E_DEVICE  cuda (default) or cpu
+#   KIELO_E2E_DTYPE   bf16 (default), fp16 or fp32: the training and generation dtype
+#   KIELO_E2E_PHASES  comma-separated subset of the phases above (default: all)
+#   OUT               folder for e2e-summary.txt and e2e-logs.tar.gz (default: a temporary folder)
+#
+# Prints a table (phase, ok/FAIL/SKIPPED, seconds, key numbers) last; exits 1 if a phase failed.
+set -u -o pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+DEVICE="${KIELO_E2E_DEVICE:-cuda}"
+DTYPE="${KIELO_E2E_DTYPE:-bf16}"
+ALL_PHASES="doctor,train-sft,train-dpo,generate,merge,load,translate,clean"
+PHASES="${KIELO_E2E_PHASES:-$ALL_PHASES}"
+MODEL="$ROOT/fixtures/models/stories260K/hf"
+EXAMPLES="$ROOT/examples/tiny-train"
+
+case "$DEVICE" in
+  cuda) ;;
+  cpu) export CUDA_VISIBLE_DEVICES="" ;; # the trainer picks CUDA whenever torch sees a GPU
+  *) echo "e2e.sh: KIELO_E2E_DEVICE must be cuda or cpu, got $DEVICE" >&2; exit 2 ;;
+esac
+case "$DTYPE" in bf16 | fp16 | fp32) ;; *) echo "e2e.sh: KIELO_E2E_DTYPE must be bf16, fp16 or fp32, got $DTYPE" >&2; exit 2 ;; esac
+for phase in ${PHASES//,/ }; do
+  case ",$ALL_PHASES," in *",$phase,"*) ;; *) echo "e2e.sh: unknown phase $phase (phases: $ALL_PHASES)" >&2; exit 2 ;; esac
+done
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/kielo-e2e.XXXXXX")"
+OUTDIR="${OUT:-$WORK/out}"
+mkdir -p "$OUTDIR" "$WORK/logs" "$WORK/info"
+export KIELO_DB="$WORK/kielo.db"
+echo "e2e: device $DEVICE, dtype $DTYPE, work folder $WORK, results in $OUTDIR"
+
+# ---- Node and Python -----------------------------------------------------------------------------
+
+node_runs() { [ -x "$1" ] && "$1" -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 22 ? 0 : 1)' 2>/dev/null; }
+
+setup_node() {
+  if node_runs "$ROOT/node_modules/.bin/node" && [ -d "$ROOT/node_modules/commander" ]; then
+    NODE="$ROOT/node_modules/.bin/node"
+    echo "e2e: node $("$NODE" --version) from the checkout's node_modules"
+    return 0
+  fi
+  if [ ! -s .gpu/node.xz ] || [ ! -s .gpu/node_modules.tar.xz ]; then
+    echo "e2e.sh: no node_modules here and no .gpu/ bundle: run \`bash scripts/gpu/bundle.sh\` on a machine with npm" \
+      "and carry .gpu to this one" >&2
+    return 1
+  fi
+  local dir=/tmp/kielo-node/bin
+  mkdir -p "$dir"
+  xz -dc .gpu/node.xz > "$dir/node.tmp" && chmod +x "$dir/node.tmp" && mv "$dir/node.tmp" "$dir/node" || return 1
+  tar -xJf .gpu/node_modules.tar.xz -C "$ROOT" || return 1
+  NODE="$dir/node"
+  node_runs "$NODE" || { echo "e2e.sh: the unpacked $NODE does not run" >&2; return 1; }
+  echo "e2e: node $("$NODE" --version) unpacked from .gpu/ to $dir, node_modules from .gpu/node_modules.tar.xz"
+}
+
+setup_python() {
+  local candidate="${KIELO_PYTHON:-}"
+  if [ -z "$candidate" ] && [ -x "$ROOT/.venv/bin/python" ]; then candidate="$ROOT/.venv/bin/python"; fi
+  candidate="${candidate:-python3}"
+  # An absolute path: the translate backend checks that the interpreter file exists.
+  PY="$(command -v "$candidate")" || { echo "e2e.sh: no Python ($candidate)" >&2; return 1; }
+  export KIELO_PYTHON="$PY"
+  export PYTHONPATH="$ROOT/engine${PYTHONPATH:+:$PYTHONPATH}"
+  echo "e2e: python $("$PY" -c 'import sys; print(sys.version.split()[0])') at $PY"
+}
+
+setup_node || exit 1
+setup_python || exit 1
+export PATH="$(dirname "$NODE"):$PATH"
+kielo() { "$NODE" "$ROOT/bin/kielo.js" "$@"; }
+
+# ---- phases --------------------------------------------------------------------------------------
+
+# What a phase wants in the table's last column: `note "text"` (appended), or `noted command …`
+# (its stdout; the phase fails when the command does).
+note() { printf '%s ' "$*" >> "$WORK/info/$CURRENT"; }
+noted() {
+  local text
+  text="$("$@")" || { printf '%s\n' "$text"; return 1; }
+  note "$text"
+}
+
+# A recipe of recipes/ with absolute paths, the e2e dtype, and its output in the work folder.
+variant_recipe() {
+  sed -e "s#\.\./runs/#$WORK/runs/#g" -e "s#\.\./#$ROOT/#g" -e "s#^dtype: .*#dtype: $DTYPE#" "$ROOT/recipes/$1" > "$WORK/$1"
+  grep -q "^dtype: $DTYPE" "$WORK/$1" || { echo "recipes/$1 has no top-level dtype line to replace" >&2; return 1; }
+  echo "$WORK/$1"
+}
+
+# One line about a finished training run, from its events.jsonl.
+training_summary() {
+  "$PY" - "$1" <<'EOF'
+import json, sys
+events = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8") if line.strip()]
+start = next(e for e in events if e["type"] == "start")
+done = next((e for e in events if e["type"] == "done"), None)
+if done is None:
+    err = next((e for e in events if e["type"] == "error"), {})
+    sys.exit(f"no done event; error: {err.get('message')}")
+steps = [e for e in events if e["type"] == "step"]
+unit = "GiB" if done["peak_memory_kind"].startswith("cuda") else "GiB RSS"
+parts = [f"{done['step']} steps on {start['device']}", f"loss {steps[0]['loss']:.3f}->{done['loss']:.3f}"]
+if done.get("eval_loss") is not None:
+    parts.append(f"eval {done['eval_loss']:.3f}")
+if "accuracy" in steps[-1]:
+    parts.append(f"acc {steps[-1]['accuracy']:.2f}")
+parts += [f"{done['tokens_per_s']:.0f} tok/s", f"peak {done['peak_memory_bytes'] / 2**30:.3f} {unit}"]
+print(", ".join(parts))
+EOF
+}
+
+phase_doctor() {
+  kielo doctor || return 1
+  kielo doctor --json > "$WORK/doctor.json" 2>/dev/null || true
+  local gpu
+  gpu="$("$PY" -c '
+import json, sys
+checks = json.load(open(sys.argv[1]))
+gpu = next(c for c in checks if c["label"] == "GPU")
+print(("ok " if gpu["ok"] else "none ") + gpu["detail"])' "$WORK/doctor.json")" || return 1
+  note "GPU: ${gpu#* }"
+  if [ "$DEVICE" = cuda ] && [ "${gpu%% *}" != ok ]; then echo "no GPU found, but KIELO_E2E_DEVICE=cuda" >&2; return 1; fi
+}
+
+phase_train_sft() {
+  local recipe
+  recipe="$(variant_recipe tiny-sft.yaml)" || return 1
+  kielo train sft "$recipe" --quiet || return 1
+  noted training_summary "$WORK/runs/tiny-sft/events.jsonl" || return 1
+  [ -f "$WORK/runs/tiny-sft/model/adapter_config.json" ] || { echo "no adapter in runs/tiny-sft/model" >&2; return 1; }
+}
+
+phase_train_dpo() {
+  local recipe
+  recipe="$(variant_recipe tiny-dpo.yaml)" || return 1
+  kielo train dpo "$recipe" --quiet || return 1
+  noted training_summary "$WORK/runs/tiny-dpo/events.jsonl" || return 1
+  [ -f "$WORK/runs/tiny-dpo/model/adapter_config.json" ] || { echo "no adapter in runs/tiny-dpo/model" >&2; return 1; }
+}
+
+phase_generate() {
+  kielo generate --model "$MODEL" --adapter "$WORK/runs/tiny-dpo/model" --prompts "$EXAMPLES/prompts-fi.jsonl" \
+    --out "$WORK/answers.jsonl" --template llama-2 --max-new-tokens 64 --device "$DEVICE" --dtype "$DTYPE" --quiet || return 1
+  noted "$PY" - "$WORK/answers.jsonl" "$EXAMPLES/prompts-fi.jsonl" <<'EOF' || return 1
+import json, sys
+answers = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8") if l.strip()]
+prompts = [json.loads(l) for l in open(sys.argv[2], encoding="utf-8") if l.strip()]
+assert [a["key"] for a in answers] == [p["key"] for p in prompts], "answers are not one per prompt, in order"
+assert all(isinstance(a["response"], str) for a in answers)
+nonempty = sum(1 for a in answers if a["response"].strip())
+print(f"{len(answers)} answers ({nonempty} non-empty), e.g. {answers[0]['response'][:40]!r}")
+EOF
+}
+
+phase_merge() {
+  kielo merge "$WORK/runs/tiny-dpo/model" --out "$WORK/merged" --dtype "$DTYPE" || return 1
+  note "$(du -sh "$WORK/merged" | cut -f1) in $(ls "$WORK/merged" | wc -l) files"
+}
+
+phase_load() {
+  noted "$PY" - "$MODEL" "$WORK" "$DEVICE" <<'EOF' || return 1
+import json, os, sys
+import torch
+from peft import PeftModel
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+model_dir, work, device = sys.argv[1], sys.argv[2], sys.argv[3]
+ids = torch.tensor([[1, 306, 4966, 304, 29871, 14, 100, 200, 300, 400, 17, 2]]) % 512
+def logits(model):
+    model.to(device).eval()
+    with torch.no_grad():
+        out = model(input_ids=ids.to(device)).logits.float().cpu()
+    assert torch.isfinite(out).all(), "non-finite logits"
+    return out
+
+loaded = []
+adapter_logits = {}
+for name in ("tiny-sft", "tiny-dpo"):
+    folder = os.path.join(work, "runs", name, "model")
+    base = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    model = PeftModel.from_pretrained(base, folder)
+    adapter_logits[name] = logits(model)
+    AutoTokenizer.from_pretrained(folder if os.path.isfile(os.path.join(folder, "tokenizer.json")) else model_dir)
+    loaded.append(f"{name} adapter")
+merged_dir = os.path.join(work, "merged")
+merged = AutoModelForCausalLM.from_pretrained(merged_dir, dtype=torch.float32)
+AutoTokenizer.from_pretrained(merged_dir)
+merged_logits = logits(merged)
+loaded.append("merged")
+# The merged weights are stored in the e2e dtype: compare with the fp32 adapter model.
+diff = (merged_logits - adapter_logits["tiny-dpo"]).abs().max().item()
+scale = adapter_logits["tiny-dpo"].abs().max().item()
+agree = (merged_logits.argmax(-1) == adapter_logits["tiny-dpo"].argmax(-1)).float().mean().item()
+assert diff <= 0.05 * scale + 1e-4, f"merged logits differ from adapter logits by {diff} (scale {scale})"
+print(f"loaded {', '.join(loaded)}; merged vs adapter max|dlogit| {diff:.2e} (of {scale:.1f}), argmax agree {agree:.0%}")
+EOF
+}
+
+phase_translate() {
+  if ! kielo translate --help > /dev/null 2>&1; then
+    echo "SKIPPED: translate not available"
+    return 3
+  fi
+  # A few English preference pairs (prompt, chosen and rejected: three segments each).
+  local rows=3
+  [ "$DEVICE" = cpu ] && rows=1
+  head -n "$rows" "$EXAMPLES/pairs-en.jsonl" > "$WORK/pairs-en.jsonl"
+  kielo translate "$WORK/pairs-en.jsonl" --from en --to fi --backend engine --model "$MODEL" --device "$DEVICE" \
+    --dtype "$DTYPE" --max-tokens 48 --out "$WORK/translated.jsonl" --quiet || return 1
+  note "$(wc -l < "$WORK/translated.jsonl") of $rows rows translated"
+  "$PY" -c 'import json, sys; r = json.loads(open(sys.argv[1]).readline()); print("e.g.", repr(r["chosen"][:60]))' "$WORK/translated.jsonl"
+}
+
+phase_clean() {
+  if [ ! -f "$WORK/translated.jsonl" ]; then
+    echo "SKIPPED: nothing translated"
+    return 3
+  fi
+  kielo clean "$WORK/translated.jsonl" --out "$WORK/cleaned.jsonl" --report "$WORK/clean-report.json" || return 1
+  # The tiny model writes English children's stories, not Finnish: clean must say so.
+  grep -q '"wrong-language"' "$WORK/clean-report.json" || { echo "the report has no wrong-language rule" >&2; return 1; }
+  noted "$PY" - "$WORK/clean-report.json" <<'EOF' || return 1
+import json, sys
+report = json.load(open(sys.argv[1], encoding="utf-8"))
+wrong = report["rules"]["wrong-language"]["rows"]
+fired = ", ".join(f"{k} {v['rows']}" for k, v in report["rules"].items() if v["rows"])
+print(f"wrong-language {wrong}/{report['rows_in']} rows (not Finnish); kept {report['rows_kept']}; rules: {fired}")
+if wrong < 1:
+    sys.exit(f"clean did not flag the tiny model's output as not Finnish: {fired or 'no rule fired'}")
+EOF
+}
+
+# ---- the run -------------------------------------------------------------------------------------
+
+declare -a TABLE_PHASE TABLE_STATUS TABLE_SECONDS TABLE_NOTE
+FAILED=0
+declare -A DONE_OK
+
+needs() { # the phases a phase cannot run without
+  case "$1" in
+    train-dpo) echo train-sft ;;
+    generate | merge) echo train-dpo ;;
+    load) echo merge ;;
+    clean) echo translate ;;
+  esac
+}
+
+run_phase() {
+  local phase="$1" fn="phase_${1//-/_}" status rc started seconds log="$WORK/logs/$1.log"
+  case ",$PHASES," in *",$phase,"*) ;; *) return 0 ;; esac
+  CURRENT="$phase"
+  : > "$WORK/info/$phase"
+  local need
+  need="$(needs "$phase")"
+  if [ -n "$need" ] && [ "${DONE_OK[$need]:-}" != 1 ] && [[ ",$PHASES," == *",$need,"* ]]; then
+    TABLE_PHASE+=("$phase"); TABLE_STATUS+=("SKIPPED"); TABLE_SECONDS+=("-"); TABLE_NOTE+=("needs $need")
+    echo "== $phase: SKIPPED (needs $need)"
+    return 0
+  fi
+  echo "== $phase"
+  started="$(date +%s.%N)"
+  "$fn" > "$log" 2>&1
+  rc=$?
+  seconds="$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')"
+  case "$rc" in
+    0) status=ok; DONE_OK[$phase]=1 ;;
+    3) status=SKIPPED; note "$(grep -m1 '^SKIPPED' "$log")" ;;
+    *) status=FAIL; FAILED=1; echo "-- last lines of $log:"; tail -n 15 "$log" | sed 's/^/   /' ;;
+  esac
+  TABLE_PHASE+=("$phase"); TABLE_STATUS+=("$status"); TABLE_SECONDS+=("$seconds"); TABLE_NOTE+=("$(cat "$WORK/info/$phase")")
+  echo "   $status in ${seconds}s: $(cat "$WORK/info/$phase")"
+}
+
+TOTAL_STARTED="$(date +%s.%N)"
+for phase in ${ALL_PHASES//,/ }; do run_phase "$phase"; done
+TOTAL_SECONDS="$(awk -v a="$TOTAL_STARTED" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')"
+
+# Logs, events and reports, in one archive (the device returns at most 8 files).
+mkdir -p "$WORK/collect"
+cp "$WORK"/logs/*.log "$WORK/collect/" 2>/dev/null
+for name in tiny-sft tiny-dpo; do
+  [ -f "$WORK/runs/$name/events.jsonl" ] && cp "$WORK/runs/$name/events.jsonl" "$WORK/collect/$name.events.jsonl"
+  [ -f "$WORK/$name.yaml" ] && cp "$WORK/$name.yaml" "$WORK/collect/"
+done
+for file in doctor.json answers.jsonl translated.jsonl clean-report.json; do
+  [ -f "$WORK/$file" ] && cp "$WORK/$file" "$WORK/collect/"
+done
+{
+  echo "kielo e2e: device $DEVICE, dtype $DTYPE, $(date -u +%Y-%m-%dT%H:%M:%SZ), total ${TOTAL_SECONDS}s"
+  printf '%-10s  %-7s  %8s  %s\n' phase status seconds "key numbers"
+  for i in "${!TABLE_PHASE[@]}"; do
+    printf '%-10s  %-7s  %8s  %s\n' "${TABLE_PHASE[$i]}" "${TABLE_STATUS[$i]}" "${TABLE_SECONDS[$i]}" "${TABLE_NOTE[$i]}"
+  done
+} > "$WORK/collect/e2e-summary.txt"
+cp "$WORK/collect/e2e-summary.txt" "$OUTDIR/e2e-summary.txt"
+tar -czf "$OUTDIR/e2e-logs.tar.gz" -C "$WORK" collect
+
+echo
+echo "logs: $OUTDIR/e2e-logs.tar.gz"
+cat "$OUTDIR/e2e-summary.txt"
+if [ "$FAILED" -ne 0 ]; then
+  echo "e2e: FAILED"
+  exit 1
+fi
+echo "e2e: all phases passed"

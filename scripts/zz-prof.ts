@@ -1,0 +1,12 @@
+import { loadTokenizer } from "../src/tokenize/tokenizer-folder.ts";
+import { compileFolder } from "../src/compile/compile-folder.ts";
+import { readFileSync, writeFileSync } from "node:fs";
+const tok = loadTokenizer("fixtures/tokenizers/qwen3");
+const recs = readFileSync("test/fixtures/chat/dolly-en-fi.jsonl", "utf8").trim().split("\n").map((l) => JSON.parse(l));
+const all = []; for (let i = 0; i < 60; i++) for (const r of recs) all.push({ ...r, id: r.id + i });
+writeFileSync("/tmp/h2/bench.jsonl", all.map((r) => JSON.stringify(r)).join("\n") + "\n");
+const { Session } = await import("node:inspector/promises");
+const s = new Session(); s.connect(); await s.post("Profiler.enable"); await s.post("Profiler.start");
+await compileFolder("/tmp/h2/bench.jsonl", tok, "/tmp/h2/bench-out", { policy: "assistant", maxLength: null, truncation: "drop", pack: null, force: true });
+const { profile } = await s.post("Profiler.stop");
+writeFileSync("/tmp/h2/p.cpuprofile", JSON.stringify(profile));

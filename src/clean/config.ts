@@ -29,6 +29,7 @@ export const CleanConfigSchema = z
         /** Texts with fewer letters (after removing code, URLs …) are not language-checked: too short to tell. */
         min_letters: z.number().int().min(1).default(60),
       })
+      .strict()
       .default({ min_letters: 60 }),
     length_ratio: z
       .object({
@@ -43,6 +44,7 @@ export const CleanConfigSchema = z
         /** ln-ratio bounds when there are too few samples. */
         fallback: z.tuple([z.number(), z.number()]).default([Math.log(1 / 3), Math.log(3)]),
       })
+      .strict()
       .default({ k: 5, min_source_chars: 50, min_samples: 30, min_half_width: 0.25, fallback: [Math.log(1 / 3), Math.log(3)] }),
     repetition: z
       .object({
@@ -51,6 +53,7 @@ export const CleanConfigSchema = z
         /** Only runs covering at least this many words count (so "no, no, no" is fine). */
         min_run_words: z.number().int().min(1).default(8),
       })
+      .strict()
       .default({ min_repeats: 4, min_run_words: 8 }),
     untranslated: z
       .object({
@@ -65,18 +68,21 @@ export const CleanConfigSchema = z
         /** … and at least this many letters. */
         min_left_letters: z.number().int().min(1).default(40),
       })
+      .strict()
       .default({ max_word_overlap: 0.7, min_words: 8, sentence_min_letters: 40, max_left_share: 0.15, min_left_letters: 40 }),
     truncation: z
       .object({
         /** A target that stops mid-sentence while its source ends a sentence, and is shorter than median − k·MAD. */
         k: z.number().positive().default(2),
       })
+      .strict()
       .default({ k: 2 }),
     scaffolding: z
       .object({
         /** Extra strings that must not appear in a target unless they are in its source. */
         markers: z.array(z.string()).default([]),
       })
+      .strict()
       .default({ markers: [] }),
   })
   .strict();

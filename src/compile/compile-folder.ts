@@ -25,6 +25,8 @@ import { writeCompiledFiles } from "./write-compiled.ts";
 export interface CompileFolderOptions extends CompileOptions {
   /** Replace an output folder that holds a different compile. */
   force?: boolean;
+  /** sha256 of the records file when the caller has already hashed it (saves a pass over the file). */
+  sourceSha256?: string;
 }
 
 export interface CompileFolderResult {
@@ -150,7 +152,7 @@ export async function compileFolder(
 ): Promise<CompileFolderResult> {
   const options = validateOptions(rawOptions);
   const out = resolve(outDir);
-  const { sha256 } = await hashFile(sourcePath);
+  const sha256 = rawOptions.sourceSha256 ?? (await hashFile(sourcePath)).sha256;
   const existing = existingManifest(out);
   const explicitTemplate = options.template === undefined ? null : loadChatTemplate(options.template, tokenizer);
   const wanted: CompileInputs = {

@@ -214,7 +214,10 @@ export async function compileRecords(
       if (item.kind === "sft") texts.push(item.text);
       else if (item.texts !== null) texts.push(...item.texts);
     }
-    return { items, encodings: tokenizer.tokenizer.encodeBatch(texts, { addSpecialTokens: false }) };
+    const encodings = tokenizer.tokenizer.encodeBatch(texts, { addSpecialTokens: false });
+    // If rendering a later batch throws first, this promise is never awaited: keep its failure handled.
+    encodings.catch(() => {});
+    return { items, encodings };
   };
 
   const finish = async (batch: InFlight): Promise<void> => {

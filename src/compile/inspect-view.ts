@@ -20,6 +20,9 @@ const ANSI_RESET = "\x1b[0m";
  * Decode runs of equally-flagged tokens. Each run's text is the difference between decoding the
  * prefix up to its end and up to its start, so decoders that treat the first token specially (a
  * SentencePiece leading space) or merge bytes across tokens give the same text as decoding the whole.
+ * Where a run boundary splits the bytes of one character (byte-fallback tokens), the shorter prefix
+ * decodes to U+FFFD; the text is then taken back from the earlier run(s) and the whole character
+ * goes to the later run, so the runs always concatenate to the decoded document.
  */
 export async function decodeRuns(tokenizer: Tokenizer, ids: Uint32Array, trained: Uint8Array): Promise<{ text: string; trained: boolean }[]> {
   const runs: { text: string; trained: boolean }[] = [];
@@ -30,12 +33,20 @@ export async function decodeRuns(tokenizer: Tokenizer, ids: Uint32Array, trained
     let end = start + 1;
     while (end < ids.length && trained[end] === flag) end++;
     const prefix = await tokenizer.decode(Array.from(ids.subarray(0, end)), false);
-    const text = prefix.startsWith(previous) ? prefix.slice(previous.length) : await tokenizer.decode(Array.from(ids.subarray(start, end)), false);
-    runs.push({ text, trained: flag === 1 });
+    let common = 0;
+    while (common < previous.length && common < prefix.length && previous.charCodeAt(common) === prefix.charCodeAt(common)) common++;
+    let excess = previous.length - common;
+    for (let r = runs.length - 1; r >= 0 && excess > 0; r--) {
+      const run = runs[r]!;
+      const cut = Math.min(excess, run.text.length);
+      run.text = run.text.slice(0, run.text.length - cut);
+      excess -= cut;
+    }
+    runs.push({ text: prefix.slice(common), trained: flag === 1 });
     previous = prefix;
     start = end;
   }
-  return runs;
+  return runs.filter((run) => run.text !== "");
 }
 
 export async function markedText(tokenizer: Tokenizer, ids: Uint32Array, trained: Uint8Array, style: MarkStyle): Promise<string> {
@@ -58,9 +69,22 @@ export async function documentView(data: CompiledData, tokenizer: Tokenizer, d: 
   for (const t of trained) trainedCount += t;
   const header =
     `── document ${d}` +
+    (data.packs !== null ? ` (pack ${packOf(data.packs, d)})` : "") +
     (row ? ` · id ${row.id}${row.part ? ` (${row.part})` : ""} · source line ${row.source}` : "") +
     ` · ${end - start} tokens, ${trainedCount} trained${row?.truncated ? " · truncated" : ""}`;
   return `${header}\n${await markedText(tokenizer, ids, trained, style)}\n`;
+}
+
+/** The pack holding document d: the last p with packs[p] <= d (binary search). */
+function packOf(packs: BigInt64Array, d: number): number {
+  let lo = 0;
+  let hi = packs.length - 2;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (Number(packs[mid]!) <= d) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
 
 /** Summary statistics as text: counts, trained share, drops, and a length histogram with text bars. */

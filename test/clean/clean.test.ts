@@ -37,8 +37,16 @@ test("a conversation or pair with one bad message is dropped whole; the report n
   conversation.messages[1]!.content += "\n</fi>"; // leaked scaffolding in the assistant turn
   const input = join(dir, "fi.jsonl");
   const source = join(dir, "en.jsonl");
-  writeFileSync(input, toJsonl(rows));
   writeFileSync(source, toJsonl(fixtures.english));
+  // Baseline: the real DeepL rows as they are (two of them have real defects: a message DeepL
+  // left as it was, and a reply whose unfenced code DeepL mangled).
+  const reference = join(dir, "fi-reference.jsonl");
+  writeFileSync(reference, toJsonl(finnish()));
+  const baseline = kielo(["clean", reference, "--source", source, "--out", join(dir, "kept-reference.jsonl"), "--quiet"]);
+  assert.equal(baseline.status, 0, baseline.stderr);
+  const baselineKept = readFileSync(join(dir, "kept-reference.jsonl"), "utf8").trim().split("\n").length;
+  assert.ok(baselineKept >= rows.length - 3, `${baselineKept} of ${rows.length} real rows kept`);
+  writeFileSync(input, toJsonl(rows));
   const out = join(dir, "kept.jsonl");
   const reportPath = join(dir, "report.json");
   const run = kielo(["clean", input, "--source", source, "--out", out, "--report", reportPath, "--quiet"]);
@@ -53,14 +61,14 @@ test("a conversation or pair with one bad message is dropped whole; the report n
   assert.deepEqual(report.rules["empty"], { rows: 1, fields: 1, examples: [pair.id] });
   assert.equal(report.rules["scaffolding"]!.rows, 1);
   assert.deepEqual(report.rules["scaffolding"]!.examples, [conversation.id]);
-  // The real DeepL rows of this fixture are clean: only the two broken rows go.
-  assert.equal(report.rows_kept, rows.length - 2, JSON.stringify(report.rules));
+  // Exactly the two broken rows go, besides what the baseline dropped.
+  assert.equal(report.rows_kept, baselineKept - 2, JSON.stringify(report.rules));
   const kept = readFileSync(out, "utf8").trim().split("\n").map((line) => (JSON.parse(line) as KieloRecord).id);
   assert.ok(!kept.includes(pair.id) && !kept.includes(conversation.id));
-  assert.equal(kept.length, rows.length - 2);
+  assert.equal(kept.length, baselineKept - 2);
   assert.equal(report.length_ratio[0]!.pair, "en-fi");
   assert.equal(report.length_ratio[0]!.source, "learned");
-  assert.match(run.stderr, /kept \d+\/\d+ rows .* \(dropped 2: empty 1, scaffolding 1\)/);
+  assert.match(run.stderr, /kept \d+\/\d+ rows .* \(dropped \d+: .*empty 1.*scaffolding 1/);
 });
 
 test("thresholds from --config and flags; --rules limits the rules", () => {

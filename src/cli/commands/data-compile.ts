@@ -57,7 +57,8 @@ export function registerDataCompile(data: Command): void {
     .option("--quiet", "no progress output")
     .action(async (records: string, flags: CompileFlags) => {
       const tokenizer = loadTokenizer(flags.tokenizer);
-      const { lines } = await hashFile(records);
+      // One pass over the file gives its hash (for the manifest) and the row total (for progress).
+      const { sha256, lines } = await hashFile(records);
       const progress = new Progress("compile", { unit: "rows", total: lines, quiet: flags.quiet ?? false });
       const started = performance.now();
       const options = {
@@ -67,6 +68,7 @@ export function registerDataCompile(data: Command): void {
         truncation: flags.truncation,
         pack: flags.pack ?? null,
         force: flags.force ?? false,
+        sourceSha256: sha256,
         onProgress: (rows: number, tokens: number) => {
           const seconds = (performance.now() - started) / 1000;
           progress.set(rows, `${formatRate(seconds > 0 ? tokens / seconds : 0)} tokens/s`);

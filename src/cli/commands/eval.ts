@@ -47,10 +47,10 @@ export function registerEval(program: Command): void {
     .addOption(
       new Option(
         "--exclude-language-prompts <which>",
-        "with --lang: drop prompts asking for a language other than en or the target (other), or every language:response_language prompt (all)",
+        "with --lang: drop every language:response_language prompt of the reference set (all: the paper's 541 → 510 for Finnish), or only those asking for a language other than en or the target (other: 511 for Finnish)",
       )
         .choices(["other", "all"])
-        .default("other"),
+        .default("all"),
     )
     .option("--db <file>", `the store to record the run in (default: $KIELO_DB or ./kielo.db, now ${defaultStorePath()})`)
     .option("--no-store", "do not record the run in the store")

@@ -125,7 +125,7 @@ export function isUpperPython(ch: number): boolean {
 /**
  * Per-character answers for the Basic Multilingual Plane, computed once from `normalizeChar` and
  * `isUpperPython`: extraction looks a character up instead of searching blocks and running a
- * Unicode-property regex for every character of every text (4× faster on real responses).
+ * Unicode-property regex for every character of every text (several times faster).
  */
 export interface BmpLookup {
   normalized: Uint16Array;

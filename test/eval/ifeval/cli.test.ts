@@ -164,9 +164,9 @@ test("the shipped prompts: 541 prompts, 834 instructions; Finnish keeps 511 (510
   assert.equal(selectForTargetLanguage(prompts, "de").kept.length, 512);
 });
 
-test("--lang fi: third-language prompts excluded, response-language rate by langdetect and eld", () => {
+test("--lang fi --exclude-language-prompts other: third-language prompts excluded, response-language rate by langdetect and eld", () => {
   const dir = mkdtempSync(join(tmpdir(), "kielo-ifeval-"));
-  const run = kielo(["eval", "ifeval", "--prompts", FI_PROMPTS, "--responses", FI_RESPONSES, "--lang", "fi", "--json", join(dir, "o.json"), "--db", join(dir, "k.db"), "--quiet"]);
+  const run = kielo(["eval", "ifeval", "--prompts", FI_PROMPTS, "--responses", FI_RESPONSES, "--lang", "fi", "--exclude-language-prompts", "other", "--json", join(dir, "o.json"), "--db", join(dir, "k.db"), "--quiet"]);
   assert.equal(run.status, 0, run.stderr);
   const report = JSON.parse(readFileSync(join(dir, "o.json"), "utf8")) as JsonReport;
   const target = report.target_language!;
@@ -188,4 +188,14 @@ test("--lang fi: third-language prompts excluded, response-language rate by lang
   const detected = rows.map((r) => JSON.parse(r.result_json).response_language as { langdetect: string | null; eld: string | null });
   assert.equal(detected.filter((d) => d.langdetect !== d.eld).length, target.response_language.disagreements);
   store.close();
+});
+
+test("--lang fi by default drops every language prompt, as the paper does (541 → 510 on the full set)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "kielo-ifeval-"));
+  const run = kielo(["eval", "ifeval", "--prompts", FI_PROMPTS, "--responses", FI_RESPONSES, "--lang", "fi", "--json", join(dir, "o.json"), "--no-store", "--quiet"]);
+  assert.equal(run.status, 0, run.stderr);
+  const target = (JSON.parse(readFileSync(join(dir, "o.json"), "utf8")) as JsonReport).target_language!;
+  assert.deepEqual(target.excluded.map((e) => e.language).sort(), ["de", "fi", "hi", "ko", "ru"]);
+  assert.equal(target.prompts_after, 35);
+  assert.match(run.stdout, /excluded 5 of 40 prompts asking for any response language → 35 scored/);
 });

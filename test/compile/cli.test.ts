@@ -1,6 +1,7 @@
 /** The real `kielo` binary: data compile and data inspect end to end, with a real kielo.db. */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { test } from "node:test";
@@ -83,4 +84,27 @@ test("--help explains every option", () => {
   for (const flag of ["--tokenizer", "--out", "--template", "--policy", "--max-length", "--truncation", "--pack", "--force"]) assert.match(compile.stdout, new RegExp(flag));
   const inspect = kielo(["data", "inspect", "--help"]);
   for (const flag of ["--row", "--id", "--stats", "--tokenizer", "--color"]) assert.match(inspect.stdout, new RegExp(flag));
+});
+
+test("Ctrl-C during a compile leaves no output and no temporary folder", async () => {
+  const dir = tempDir();
+  const lines = readFileSync(join(fixtures, "dolly-en-fi.jsonl"), "utf8");
+  const records = join(dir, "many.jsonl");
+  // ~40 copies of the fixture: long enough that the interrupt lands while compiling.
+  writeFileSync(records, Array.from({ length: 40 }, (_, i) => lines.replaceAll('"id":"dolly-', `"id":"c${i}-dolly-`)).join(""));
+  const out = join(dir, "compiled");
+  const child = spawn(process.execPath, [bin, "data", "compile", records, "--tokenizer", tokenizerDirs.qwen3, "--out", out], {
+    env: { ...process.env, KIELO_DB: join(dir, "kielo.db") },
+  });
+  let stderr = "";
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (chunk: string) => {
+    stderr += chunk;
+    // The first progress line: the compile is under way.
+    if (stderr.includes("compile: ")) child.kill("SIGINT");
+  });
+  const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
+  assert.equal(code, 130, stderr);
+  assert.equal(existsSync(out), false);
+  assert.deepEqual(readdirSync(dir).filter((name) => name.includes("compiled")), []);
 });

@@ -131,7 +131,7 @@ test("sft → dpo → generate → merge through the CLI, outputs load in transf
           "from transformers import AutoModelForCausalLM",
           "from peft import PeftModel",
           "base, adapter, merged = sys.argv[1:4]",
-          "ids = torch.tensor([[1, 306, 471, 263, 2217]])",
+          "ids = torch.tensor([[1, 306, 471, 263, 417]])",
           "m = AutoModelForCausalLM.from_pretrained(merged, dtype=torch.float32)",
           "p = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32), adapter)",
           "a, b = m(ids).logits, p(ids).logits",

@@ -26,6 +26,7 @@ interface Run {
   code: number | null;
   signal: NodeJS.Signals | null;
   stderr: string;
+  stdout: string;
 }
 
 function startKielo(args: string[], env: Record<string, string> = {}) {
@@ -35,8 +36,9 @@ function startKielo(args: string[], env: Record<string, string> = {}) {
   });
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (data: string) => (stderr += data));
-  child.stdout.resume();
-  const done = new Promise<Run>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stderr })));
+  let stdout = "";
+  child.stdout.setEncoding("utf8").on("data", (data: string) => (stdout += data));
+  const done = new Promise<Run>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stderr, stdout })));
   return { child, done };
 }
 
@@ -68,6 +70,16 @@ test("a SIGKILLed run resumes without re-requesting finished segments, and ends 
     const rows = readFileSync(out, "utf8").trim().split("\n").map((line) => JSON.parse(line) as KieloRecord);
     assert.equal(rows.length, fixtures.finnish.length);
     for (const [i, row] of rows.entries()) assert.deepEqual(textFields(row), textFields(fixtures.finnish[i]!));
+
+    // The review view of a translated row: source above or beside its translation.
+    const shown = await startKielo([...args, "--show", fixtures.english[0]!.id]).done;
+    assert.equal(shown.code, 0, shown.stderr);
+    const english = fixtures.english[0]!;
+    const finnishRow = fixtures.finnish[0]!;
+    assert.match(shown.stdout, new RegExp(`^${english.id}  ✓ no rule broken$`, "m"));
+    const firstWords = (text: string) => text.split(/\s+/).slice(0, 3).join(" ");
+    assert.ok(shown.stdout.includes(firstWords(textFields(english)[0]!.text)), shown.stdout);
+    assert.ok(shown.stdout.includes(firstWords(textFields(finnishRow)[0]!.text)), shown.stdout);
 
     // --from-cache rebuilds the same file without a request.
     const requests = server.requests;

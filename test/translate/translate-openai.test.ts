@@ -110,15 +110,29 @@ describe("translate through a loopback OpenAI-compatible server answering with r
     db.close();
   });
 
-  test("preference pairs: the shared prompt is sent once, chosen and rejected keep their roles", () => {
-    const pairs = fixtures.english.filter((record) => record.kind === "preference");
-    assert.ok(pairs.length >= 3);
-    for (const pair of pairs) {
-      if (pair.kind !== "preference") continue;
-      const promptText = pair.prompt[0]!.content;
-      const count = [...server.answered].filter(([text]) => promptText.includes(text)).reduce((sum, [, n]) => sum + n, 0);
-      assert.ok(count >= 1 && count <= promptText.split(/\n\s*\n/).length, `prompt of ${pair.id} sent ${count} times`);
-    }
+  test("preference pairs sharing a prompt: the prompt is translated once and shared by both pairs", async () => {
+    const pair = fixtures.english.find((record) => record.kind === "preference")!;
+    if (pair.kind !== "preference") throw new Error("fixture has preference pairs");
+    // A second pair on the same prompt (as in HelpSteer2/UltraFeedback: several pairs per prompt).
+    const swapped = { ...pair, id: `${pair.id}-swapped`, chosen: pair.rejected, rejected: pair.chosen };
+    const file = join(dir, "pairs.jsonl");
+    writeFileSync(file, toJsonl([pair, swapped]));
+    const db = openStore(join(dir, "pairs.db"));
+    const backend = createOpenAIBackend({ baseUrl: server.url, model: "deepl-replay-pairs", endpoint: "chat", decoding: decoding(), concurrency: 2, timeoutMs: 10_000, apiKey: "sk-test-secret", retry: { maxAttempts: 6, baseDelayMs: 5, maxDelayMs: 50 } });
+    const answeredBefore = new Map(server.answered);
+    const output = join(dir, "pairs.fi.jsonl");
+    const summary = await translateFile({ input: file, output, from: "en", to: "fi", backend, decoding: decoding(), prompt, db, maxChars: 1000, translateJson: false, quiet: true });
+    db.close();
+    assert.equal(summary.segments, 2 * summary.uniqueSegments);
+    for (const [text, count] of server.answered) assert.ok(count - (answeredBefore.get(text) ?? 0) <= 1, `sent twice: ${text.slice(0, 60)}`);
+    const [first, second] = readOutput(output);
+    if (first?.kind !== "preference" || second?.kind !== "preference") throw new Error("preference rows expected");
+    const reference = fixtures.finnish.find((record) => record.id === pair.id)!;
+    if (reference.kind !== "preference") throw new Error("unreachable");
+    assert.deepEqual(first.prompt, reference.prompt);
+    assert.deepEqual(second.prompt, reference.prompt);
+    assert.deepEqual([first.chosen, first.rejected], [reference.chosen, reference.rejected]);
+    assert.deepEqual([second.chosen, second.rejected], [reference.rejected, reference.chosen]);
   });
 });
 

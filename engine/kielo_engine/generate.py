@@ -249,7 +249,8 @@ def main(argv: list[str]) -> int:
             try:
                 stop_ids = [int(t) for t in args.stop_token_ids.split(",") if t.strip()]
             except ValueError:
-                raise EngineError("bad-job", f"--stop-token-ids must be comma-separated integers, got {args.stop_token_ids!r}", None) from None
+                message = f"--stop-token-ids must be comma-separated integers, got {args.stop_token_ids!r}"
+                raise EngineError("bad-job", message, None) from None
         requests = read_requests(args.input)
         model = load_model(args.model, args.dtype, device=device, trust_remote_code=args.trust_remote_code)
         if args.adapter:
@@ -257,7 +258,11 @@ def main(argv: list[str]) -> int:
         vocab = model.get_input_embeddings().num_embeddings
         for number, request in enumerate(requests, start=1):
             if max(request["prompt_ids"]) >= vocab:
-                raise EngineError("bad-job", f"{args.input}: request {number} ({request['key']}) has a token id ≥ the vocabulary size {vocab}", "were the prompts tokenised with this model's tokenizer?")
+                raise EngineError(
+                    "bad-job",
+                    f"{args.input}: request {number} ({request['key']}) has a token id ≥ the vocabulary size {vocab}",
+                    "were the prompts tokenised with this model's tokenizer?",
+                )
         started = time.time()
         results = generate(
             model,

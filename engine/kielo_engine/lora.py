@@ -45,7 +45,7 @@ def linear_module_names(model: nn.Module) -> list[str]:
     return sorted(
         name
         for name, module in model.named_modules()
-        if isinstance(module, (nn.Linear, NF4Linear)) and module is not head
+        if isinstance(module, nn.Linear | NF4Linear) and module is not head
     )
 
 

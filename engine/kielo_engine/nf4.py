@@ -86,7 +86,7 @@ def _nearest_code(normalised: Tensor, code: Tensor) -> Tensor:
     """Index of the nearest value of the sorted `code` for each element (ties go to the upper code)."""
     code = code.to(normalised.device)
     midpoints = (code[1:] + code[:-1]) / 2
-    return torch.bucketize(normalised, midpoints, right=True)
+    return torch.bucketize(normalised, midpoints, right=True, out_int32=True)
 
 
 def _blocks(flat: Tensor, block_size: int) -> Tensor:

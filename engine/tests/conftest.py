@@ -140,11 +140,20 @@ def base_job(model_path: str, job_dir: Path, **overrides) -> dict:
     return job
 
 
-def write_job(job_dir: Path, job: dict, train: CompiledSet, schedule: list[list[list[int]]], eval_set: CompiledSet | None = None) -> Path:
+def _place_compiled(target: Path, data: "CompiledSet | Path") -> None:
+    if isinstance(data, Path):  # a folder written by `kielo data compile`
+        import shutil
+
+        shutil.copytree(data, target)
+    else:
+        write_compiled(target, data)
+
+
+def write_job(job_dir: Path, job: dict, train: "CompiledSet | Path", schedule: list[list[list[int]]], eval_set: "CompiledSet | Path | None" = None) -> Path:
     job_dir.mkdir(parents=True, exist_ok=True)
-    write_compiled(job_dir / "data" / "train", train)
+    _place_compiled(job_dir / "data" / "train", train)
     if eval_set is not None:
-        write_compiled(job_dir / "data" / "eval", eval_set)
+        _place_compiled(job_dir / "data" / "eval", eval_set)
     job = dict(job, steps=len(schedule), micro_batches_per_step=len(schedule[0]))
     (job_dir / "job.json").write_text(_json.dumps(job, indent=2))
     write_schedule(job_dir / "schedule.bin", schedule)
@@ -221,3 +230,25 @@ def synthetic_sft(n_docs: int, seed: int, min_len: int = 5, max_len: int = 40, v
         tokens = [1] + [rng.randrange(3, vocab) for _ in range(n - 1)]
         docs.append(Doc(tokens, [0] * prompt + [1] * (n - prompt), id=f"syn-{i}"))
     return CompiledSet("sft", docs)
+
+
+# ---- the real compiler --------------------------------------------------------------------------
+
+NODE = Path(os.environ.get("KIELO_NODE", str(REPO_ROOT / "node_modules" / ".bin" / "node")))
+
+
+def kielo_compile(records: list[dict], out: Path, *options: str) -> Path:
+    """Compiles records with the real `kielo data compile` (TypeScript) and the tiny model's
+    tokenizer, with the llama-2 chat template (stories260K has no template of its own)."""
+    source = out.parent / (out.name + ".jsonl")
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.write_text("".join(_json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    cmd = [str(NODE), str(REPO_ROOT / "bin" / "kielo.js"), "data", "compile", str(source), "--tokenizer", str(TINY_MODEL),
+           "--out", str(out), "--template", "llama-2", "--quiet", *options]
+    result = _subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, f"kielo data compile failed: {result.stderr[-2000:]}"
+    return out
+
+
+def compiled_sequences(folder: Path) -> int:
+    return int(_json.loads((folder / "manifest.json").read_text())["sequences"])

@@ -16,7 +16,6 @@ STORY_OPENINGS = [
     "Tom had a red ball.",
     "One day, a big dog came to the park and saw a cat sitting under a tree. The cat",
     "The sun was",
-    "Sam and his mom went to the store to buy some milk.",
 ]
 
 
@@ -32,7 +31,7 @@ def requests(tiny_model_path):
 
 
 def run(model, requests, **overrides):
-    settings = dict(max_new_tokens=16, temperature=0.0, top_p=1.0, seed=0, batch_size=4, stop_token_ids=[2])
+    settings = dict(max_new_tokens=12, temperature=0.0, top_p=1.0, seed=0, batch_size=4, stop_token_ids=[2])
     settings.update(overrides)
     return gen.generate(model, requests, **settings)
 
@@ -47,26 +46,26 @@ def argmax_loop(model, prompt_ids, steps):
 
 
 def test_greedy_equals_a_plain_argmax_loop(model, requests):
-    results = run(model, requests, stop_token_ids=[], max_new_tokens=20, batch_size=5)
+    results = run(model, requests, stop_token_ids=[], max_new_tokens=12, batch_size=4)
     for request, result in zip(requests, results):
-        assert result["output_ids"] == argmax_loop(model, request["prompt_ids"], 20), request["key"]
+        assert result["output_ids"] == argmax_loop(model, request["prompt_ids"], 12), request["key"]
         assert result["finish_reason"] == "length"
 
 
 def test_batched_greedy_equals_unbatched_greedy_token_for_token(model, requests):
-    one_by_one = run(model, requests, batch_size=1, max_new_tokens=24)
-    batched = run(model, requests, batch_size=5, max_new_tokens=24)
-    uneven = run(model, requests, batch_size=2, max_new_tokens=24)
+    one_by_one = run(model, requests, batch_size=1, max_new_tokens=16)
+    batched = run(model, requests, batch_size=4, max_new_tokens=16)
+    uneven = run(model, requests, batch_size=3, max_new_tokens=16)
     assert [r["output_ids"] for r in batched] == [r["output_ids"] for r in one_by_one]
     assert [r["output_ids"] for r in uneven] == [r["output_ids"] for r in one_by_one]
     assert [r["key"] for r in batched] == [r["key"] for r in requests]  # input order, not length order
 
 
 def test_stop_tokens_cut_the_output_and_are_excluded(model, requests):
-    free = run(model, requests[:1], stop_token_ids=[], max_new_tokens=30)[0]["output_ids"]
+    free = run(model, requests[:1], stop_token_ids=[], max_new_tokens=16)[0]["output_ids"]
     stop = free[5]
     first = free.index(stop)
-    stopped = run(model, requests[:1], stop_token_ids=[stop, 9999], max_new_tokens=30)[0]
+    stopped = run(model, requests[:1], stop_token_ids=[stop, 9999], max_new_tokens=16)[0]
     assert stopped["output_ids"] == free[:first]
     assert stopped["finish_reason"] == "stop"
     short = run(model, requests[:1], stop_token_ids=[], max_new_tokens=3)[0]
@@ -116,7 +115,7 @@ def test_command_line_writes_results_in_input_order(tiny_model_path, requests, t
     source.write_text("".join(json.dumps(r) + "\n" for r in requests))
     target = tmp_path / "out" / "results.jsonl"
     code = gen.main(
-        ["--model", tiny_model_path, "--input", str(source), "--output", str(target), "--max-new-tokens", "16",
+        ["--model", tiny_model_path, "--input", str(source), "--output", str(target), "--max-new-tokens", "12",
          "--batch-size", "2", "--device", "cpu", "--stop-token-ids", "2"]
     )
     assert code == 0
@@ -124,10 +123,10 @@ def test_command_line_writes_results_in_input_order(tiny_model_path, requests, t
     assert [r["key"] for r in rows] == [r["key"] for r in requests]
     assert all(set(r) == {"key", "output_ids", "finish_reason"} for r in rows)
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [e["done"] for e in events if e["type"] == "progress"] == [2, 4, 5]
+    assert [e["done"] for e in events if e["type"] == "progress"] == [2, 4]
     assert events[-1]["type"] == "done"
     model = load_model(tiny_model_path, "fp32")
-    assert rows[3]["output_ids"] == run(model, [requests[3]], max_new_tokens=16)[0]["output_ids"]
+    assert rows[3]["output_ids"] == run(model, [requests[3]], max_new_tokens=12)[0]["output_ids"]
 
 
 def test_command_line_names_the_bad_line(tiny_model_path, tmp_path, capsys):
@@ -139,3 +138,26 @@ def test_command_line_names_the_bad_line(tiny_model_path, tmp_path, capsys):
     error = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert error["kind"] == "bad-job" and f"{source}:2" in error["message"] and "prompt_ids" in error["message"]
     assert not target.exists()
+
+
+def test_command_line_applies_an_adapter(tiny_model_path, requests, tmp_path):
+    from kielo_engine.lora import apply_lora
+
+    adapted = apply_lora(load_model(tiny_model_path, "fp32"), r=4, alpha=8, dropout=0.0, target_modules="all-linear")
+    generator = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for name, parameter in adapted.named_parameters():
+            if "lora_" in name:
+                parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.1)
+    adapted.save_pretrained(tmp_path / "adapter")
+    source = tmp_path / "requests.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in requests[:2]))
+    target = tmp_path / "results.jsonl"
+    argv = ["--model", tiny_model_path, "--adapter", str(tmp_path / "adapter"), "--input", str(source),
+            "--output", str(target), "--max-new-tokens", "12", "--device", "cpu"]
+    assert gen.main(argv) == 0
+    rows = [json.loads(line) for line in target.read_text().splitlines()]
+    expected = run(adapted, requests[:2], max_new_tokens=12)
+    plain = run(load_model(tiny_model_path, "fp32"), requests[:2], max_new_tokens=12)
+    assert [r["output_ids"] for r in rows] == [r["output_ids"] for r in expected]
+    assert [r["output_ids"] for r in rows] != [r["output_ids"] for r in plain]

@@ -144,12 +144,12 @@ def test_dpo_sigmoid_gradient_is_minus_beta_sigma_of_minus_beta_delta():
 
 
 def test_simpo_and_orpo_vectors():
-    w, l = torch.tensor([-1.2], dtype=torch.float64), torch.tensor([-1.25], dtype=torch.float64)
-    assert simpo_loss(w, l, beta=2.0, gamma=0.5).item() == pytest.approx(0.9130152524, rel=1e-9)
-    assert orpo_log_odds(w, l).item() == pytest.approx(0.0708028528, rel=1e-8)
-    assert orpo_loss(w, l, beta=0.1).item() == pytest.approx(1.2658372254, rel=1e-9)
+    chosen, rejected = torch.tensor([-1.2], dtype=torch.float64), torch.tensor([-1.25], dtype=torch.float64)
+    assert simpo_loss(chosen, rejected, beta=2.0, gamma=0.5).item() == pytest.approx(0.9130152524, rel=1e-9)
+    assert orpo_log_odds(chosen, rejected).item() == pytest.approx(0.0708028528, rel=1e-8)
+    assert orpo_loss(chosen, rejected, beta=0.1).item() == pytest.approx(1.2658372254, rel=1e-9)
     # fp32 inputs: the log-odds lose digits to cancellation; the loss stays within 1e-6.
-    assert orpo_loss(w.float(), l.float(), beta=0.1).item() == pytest.approx(1.2658372254, rel=1e-6)
+    assert orpo_loss(chosen.float(), rejected.float(), beta=0.1).item() == pytest.approx(1.2658372254, rel=1e-6)
 
 
 def test_completion_lengths_count_shifted_completion_tokens():

@@ -135,3 +135,29 @@ def test_hf_semantics_for_a_packed_batch_use_the_flattened_length(tiny):
         handle.remove()
         tiny.eval()
     assert noise.abs().max().item() <= neftune_bound(5.0, 40, noise.size(-1)) * (1 + 1e-6)
+
+
+def test_fp32_noise_equals_transformers_own_hook_draw_for_draw(tiny):
+    """transformers' neftune_post_forward_hook as a peer: same global seed → the same noise."""
+    from transformers.integrations.neftune import neftune_post_forward_hook
+
+    embedding = input_embeddings(tiny)
+    embedding.train()
+    ids = torch.tensor([[1, 403, 407, 261, 378, 432], [1, 426, 338, 401, 396, 267]])
+    try:
+        with torch.no_grad():
+            embedding.neftune_noise_alpha = 5.0
+            hf_hook = embedding.register_forward_hook(neftune_post_forward_hook)
+            torch.manual_seed(123)
+            theirs = embedding(ids)
+            hf_hook.remove()
+            handle = attach_neftune(tiny, 5.0)  # no generator: torch's global one, like transformers
+            torch.manual_seed(123)
+            ours = embedding(ids)
+            handle.remove()
+            clean = embedding(ids)
+    finally:
+        del embedding.neftune_noise_alpha
+        tiny.eval()
+    assert not torch.equal(ours, clean)
+    torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-7)

@@ -247,3 +247,21 @@ def test_lora_with_full_output_is_merged(tmp_path, tiny_model_path):
     base = AutoModelForCausalLM.from_pretrained(tiny_model_path)
     assert not torch.equal(merged.model.layers[0].self_attn.q_proj.weight, base.model.layers[0].self_attn.q_proj.weight)
     shutil.rmtree(tmp_path / "model")
+
+
+def test_qlora_trains_an_adapter_on_an_nf4_base(tmp_path, tiny_model_path):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    quant = {"type": "nf4", "block_size": 64, "double_quant": True, "compute_dtype": "fp32"}
+    job = base_job(tiny_model_path, tmp_path, adapter=dict(LORA, type="qlora", quant=quant), gradient_checkpointing=True,
+                   output={"dir": str(tmp_path / "model"), "save": "adapter"})
+    job["optim"] = dict(job["optim"], lr=2e-2, warmup_ratio=0.0)
+    code, events = run_job(tmp_path, job, synthetic_sft(8, 12), [[[0, 1], [2, 3]], [[4, 5], [6, 7]]])
+    assert code == 0, events[-1]
+    steps = [e for e in events if e["type"] == "step"]
+    assert len(steps) == 2 and all(math.isfinite(s["loss"]) and s["grad_norm"] > 0 for s in steps)
+    start = events[0]
+    assert start["trainable_params"] < start["params"]
+    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model_path), str(tmp_path / "model"))
+    assert any("lora_B" in n and p.abs().sum() > 0 for n, p in model.named_parameters())

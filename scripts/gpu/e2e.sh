@@ -20,7 +20,8 @@
 #
 # Environment:
 #   KIELO_E2E_DEVICE  cuda (default) or cpu
-#   KIELO_E2E_DTYPE   bf16 (default), fp16 or fp32: the training and generation dtype
+#   KIELO_E2E_DTYPE   bf16, fp16 or fp32: the training and generation dtype (default: bf16 on cuda;
+#                     fp32 on cpu, where bf16 matmuls are some fifty times slower)
 #   KIELO_E2E_PHASES  comma-separated subset of the phases above (default: all)
 #   OUT               folder for e2e-summary.txt and e2e-logs.tar.gz (default: a temporary folder)
 #
@@ -30,7 +31,9 @@ set -u -o pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 DEVICE="${KIELO_E2E_DEVICE:-cuda}"
-DTYPE="${KIELO_E2E_DTYPE:-bf16}"
+DEFAULT_DTYPE=bf16
+[ "$DEVICE" = cpu ] && DEFAULT_DTYPE=fp32
+DTYPE="${KIELO_E2E_DTYPE:-$DEFAULT_DTYPE}"
 ALL_PHASES="doctor,train-sft,train-dpo,generate,merge,load,translate,clean"
 PHASES="${KIELO_E2E_PHASES:-$ALL_PHASES}"
 MODEL="$ROOT/fixtures/models/stories260K/hf"

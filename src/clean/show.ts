@@ -28,5 +28,7 @@ export async function showRows(
       findings: verdict.findings.map((finding) => `${finding.rule} (${finding.field}): ${finding.detail}`),
     };
   });
-  return renderReview(entries, options.width ?? process.stdout.columns ?? 80);
+  // Piped output has no terminal width; $COLUMNS (if exported) still says how wide to draw.
+  const columns = process.stdout.columns ?? (Number(process.env["COLUMNS"]) || 80);
+  return renderReview(entries, options.width ?? columns);
 }

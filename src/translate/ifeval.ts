@@ -112,6 +112,18 @@ function asksForLanguage(row: IfevalRow): boolean {
   return row.instruction_id_list.some((id) => id === "language:response_language" || id.startsWith("change_case:english_"));
 }
 
+/**
+ * The prompts a target-language IFEval keeps: those with their own `language:response_language`
+ * ask for a third language (31 of the 541; the paper drops them: 510 remain) unless `keep`.
+ */
+export function selectPrompts(rows: readonly IfevalRow[], keep: boolean): { kept: IfevalRow[]; dropped: IfevalRow[] } {
+  if (keep) return { kept: [...rows], dropped: [] };
+  const kept: IfevalRow[] = [];
+  const dropped: IfevalRow[] = [];
+  for (const row of rows) (row.instruction_id_list.includes("language:response_language") ? dropped : kept).push(row);
+  return { kept, dropped };
+}
+
 export async function translateIfeval(
   rows: readonly IfevalRow[],
   work: SegmentWork,

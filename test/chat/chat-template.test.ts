@@ -124,3 +124,23 @@ test("commonPrefixLength", () => {
   assert.equal(commonPrefixLength("", "x"), 0);
   assert.equal(commonPrefixLength("äö", "äö!"), 2);
 });
+
+test("Llama-3 base template (appends an assistant header to every render): documented span ends", () => {
+  const llama3 = loadTokenizer(join(root, "fixtures/tokenizers/llama3"));
+  const r = renderConversation(
+    loadChatTemplate(undefined, llama3),
+    [
+      { role: "user", content: "Hei!" },
+      { role: "assistant", content: "Moi." },
+      { role: "user", content: "Mitä?" },
+      { role: "assistant", content: "Ei mitään." },
+    ],
+    "assistant",
+  );
+  // The <|eot_id|> of each reply is inside its span; the earlier reply's span also takes the next
+  // header's first token, the last one the appended header (see message-spans.ts).
+  assert.deepEqual(
+    r.spans.map((s) => r.text.slice(s.start, s.end)),
+    ["Moi.<|eot_id|><|start_header_id|>", "Ei mitään.<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"],
+  );
+});

@@ -16,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import { BUILTIN_TEMPLATES } from "../../src/chat/builtin-templates.ts";
 import { compileTemplate, loadChatTemplate, type ChatTemplate } from "../../src/chat/chat-template.ts";
 import { renderConversation } from "../../src/chat/message-spans.ts";
+import { promptIds, promptIdsBatch } from "../../src/chat/prompt-ids.ts";
 import type { Message } from "../../src/data/records.ts";
 import { specialTokenStrings } from "../../src/tokenize/special-tokens.ts";
 import { markSpanTokens } from "../../src/tokenize/span-tokens.ts";
@@ -101,14 +102,16 @@ test("token ids, generation prompts and assistant masks equal transformers apply
         c.template === undefined ? loadChatTemplate(undefined, tokenizer) : compileTemplate(c.template.name, c.template.source, specialTokenStrings(tokenizer.special));
       const expected = reference[c.name]!;
       assert.equal(expected.length, c.conversations.length);
+      assert.deepEqual(
+        await promptIdsBatch(template, tokenizer, c.conversations.map((m) => m.slice(0, -1))),
+        expected.map((e) => e.prompt_ids),
+      );
       for (const [i, conversation] of c.conversations.entries()) {
         const want = expected[i]!;
         const rendered = renderConversation(template, conversation, "assistant");
         const encoding = await tokenizer.tokenizer.encode(rendered.text, null, { addSpecialTokens: false });
         assert.deepEqual(encoding.getIds(), want.ids, `${c.name}, conversation ${i}: token ids`);
-        const prompt = template.render(conversation.slice(0, -1), { addGenerationPrompt: true });
-        const promptIds = (await tokenizer.tokenizer.encode(prompt, null, { addSpecialTokens: false })).getIds();
-        assert.deepEqual(promptIds, want.prompt_ids, `${c.name}, conversation ${i}: generation-prompt ids`);
+        assert.deepEqual(await promptIds(template, tokenizer, conversation.slice(0, -1)), want.prompt_ids, `${c.name}, conversation ${i}: generation-prompt ids`);
         if (want.mask !== null) {
           const flags = new Uint8Array(want.ids.length);
           markSpanTokens(encoding, rendered.text, rendered.spans, flags);

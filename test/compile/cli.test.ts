@@ -107,4 +107,8 @@ test("Ctrl-C during a compile leaves no output and no temporary folder", async (
   assert.equal(code, 130, stderr);
   assert.equal(existsSync(out), false);
   assert.deepEqual(readdirSync(dir).filter((name) => name.includes("compiled")), []);
+  const store = new DatabaseSync(join(dir, "kielo.db"));
+  const runs = store.prepare("SELECT kind, status FROM runs").all();
+  store.close();
+  assert.deepEqual(runs.map((r) => [r["kind"], r["status"]]), [["compile", "interrupted"]]);
 });

@@ -33,7 +33,25 @@ test("translate --backend engine with the tiny model, then clean says the output
   const records = loadFixtureSet().english.filter((record) => record.id.startsWith("dolly-")).slice(0, 2);
   writeFileSync(input, toJsonl(records));
   const out = join(dir, "fi.jsonl");
-  const args = ["translate", input, "--to", "fi", "--out", out, "--backend", "engine", "--model", MODEL, "--max-tokens", "48", "--device", "cpu", "--db", join(dir, "kielo.db")];
+  // A short prompt file (one example) keeps the CPU run quick; the built-in one works the same way.
+  const promptFile = join(dir, "en-fi-short.yaml");
+  writeFileSync(
+    promptFile,
+    [
+      "source_name: English",
+      "target_name: Finnish",
+      "instruction: Translate the English text into Finnish.",
+      "completion:",
+      "  template: \"{{ instruction }}\\n\\n{% for e in examples %}<en>\\n{{ e.source }}\\n</en>\\n<fi>\\n{{ e.target }}\\n</fi>\\n\\n{% endfor %}<en>\\n{{ source }}\\n</en>\\n<fi>\"",
+      "  stop: [\"</fi>\"]",
+      "chat: {}",
+      "examples:",
+      "  - source: Why can camels survive for long without water?",
+      "    target: Miksi kamelit voivat selviytyä pitkään ilman vettä?",
+      "",
+    ].join("\n"),
+  );
+  const args = ["translate", input, "--to", "fi", "--out", out, "--backend", "engine", "--model", MODEL, "--max-tokens", "48", "--device", "cpu", "--db", join(dir, "kielo.db"), "--prompt-file", promptFile];
   const first = kielo(args);
   assert.equal(first.status, 0, first.stderr);
   const rows = readFileSync(out, "utf8").trim().split("\n").map((line) => JSON.parse(line) as KieloRecord);

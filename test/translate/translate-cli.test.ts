@@ -43,7 +43,7 @@ function startKielo(args: string[], env: Record<string, string> = {}) {
 }
 
 test("a SIGKILLed run resumes without re-requesting finished segments, and ends with the reference", async () => {
-  const server = await startDeeplServer(fixtures.pairs, { delayMs: 40 });
+  const server = await startDeeplServer(fixtures.pairs, { delayMs: 20 });
   try {
     const db = join(dir, "resume.db");
     const out = join(dir, "fi.jsonl");

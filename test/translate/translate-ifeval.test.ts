@@ -15,7 +15,7 @@ import { createOpenAIBackend } from "../../src/generate/openai.ts";
 import { parsePromptLine } from "../../src/eval/ifeval/prompts.ts";
 import { openStore } from "../../src/store/db.ts";
 import { defaultIfevalInput } from "../../src/cli/commands/translate-ifeval.ts";
-import { readIfevalRows, translateIfeval, matchCase } from "../../src/translate/ifeval.ts";
+import { matchCase, readIfevalRows, selectPrompts, translateIfeval } from "../../src/translate/ifeval.ts";
 import { loadPrompt } from "../../src/translate/prompt.ts";
 import { openCache } from "../../src/translate/translate.ts";
 
@@ -26,6 +26,14 @@ test("matchCase keeps the source's case pattern", () => {
   assert.equal(matchCase("SECTION", "jakso"), "JAKSO");
   assert.equal(matchCase("Section", "jakso"), "Jakso");
   assert.equal(matchCase("story", "Tarina"), "tarina");
+});
+
+test("the language prompts of the reference set are left out by default: 541 → 510", async () => {
+  const rows = await readIfevalRows(defaultIfevalInput());
+  const { kept, dropped } = selectPrompts(rows, false);
+  assert.equal(kept.length, 510);
+  assert.equal(dropped.length, 31);
+  assert.equal(selectPrompts(rows, true).kept.length, 541);
 });
 
 test("the 541 IFEval prompts: kwargs translated consistently with the prompt, ids kept, fi constraint added", async () => {

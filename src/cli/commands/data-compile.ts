@@ -78,6 +78,10 @@ export function registerDataCompile(data: Command): void {
       const runId = startRun(db, "compile", {
         config: { records, tokenizer: tokenizer.dir, out: flags.out, template: flags.template ?? null, policy: flags.policy, max_length: options.maxLength, truncation: flags.truncation, pack: options.pack },
       });
+      // Ctrl-C ends the process through process.exit (src/cli/main.ts); record the run as interrupted
+      // on the way out (node:sqlite is synchronous, so this works inside an exit handler).
+      const markInterrupted = (): void => finishRun(db, runId, "interrupted");
+      process.on("exit", markInterrupted);
       try {
         const result = await compileFolder(records, tokenizer, flags.out, options);
         progress.done();
@@ -92,6 +96,7 @@ export function registerDataCompile(data: Command): void {
         finishRun(db, runId, "failed", { error: (error as Error).message });
         throw error;
       } finally {
+        process.off("exit", markInterrupted);
         db.close();
       }
     });

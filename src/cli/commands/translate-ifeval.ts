@@ -8,7 +8,7 @@ import { defaultStorePath, openStore } from "../../store/db.ts";
 import { finishRun, startRun } from "../../store/runs.ts";
 import { writeFileAtomic } from "../../util/atomic.ts";
 import { KieloError } from "../../util/errors.ts";
-import { readIfevalRows, translateIfeval, writeIfevalRows } from "../../translate/ifeval.ts";
+import { readIfevalRows, selectPrompts, translateIfeval, writeIfevalRows } from "../../translate/ifeval.ts";
 import { loadPrompt } from "../../translate/prompt.ts";
 import { openCache } from "../../translate/translate.ts";
 
@@ -21,6 +21,7 @@ interface TranslateIfevalCliOptions extends BackendCliOptions {
   promptFile?: string;
   maxChars: string;
   languageConstraint: boolean;
+  keepLanguagePrompts?: boolean;
   fromCache?: boolean;
   db?: string;
   quiet?: boolean;
@@ -50,6 +51,7 @@ export function registerTranslateIfeval(program: Command): void {
     .option("--prompt-file <file>", "few-shot prompt YAML instead of the built-in one")
     .option("--max-chars <n>", "longest segment sent at once", "2000")
     .option("--no-language-constraint", "do not add language:response_language {language: <to>}")
+    .option("--keep-language-prompts", "keep the 31 prompts that ask for a language of their own (default: drop them, 541 → 510, as the paper does)")
     .option("--from-cache", "do not generate: use only what is in the cache (fails if something is missing)")
     .option("--db <file>", "workspace database holding the cache (default $KIELO_DB or ./kielo.db)")
     .option("--quiet", "no progress output");
@@ -59,7 +61,7 @@ export function registerTranslateIfeval(program: Command): void {
     const log = (line: string) => process.stderr.write(`${line}\n`);
     const prompt = loadPrompt(options.from, options.to, options.promptFile);
     const { backend, decoding } = await backendFromOptions(options, prompt.stop, log);
-    const rows = await readIfevalRows(input);
+    const { kept: rows, dropped } = selectPrompts(await readIfevalRows(input), options.keepLanguagePrompts ?? false);
     const db = openStore(options.db ?? defaultStorePath());
     const { key, cache } = openCache(db, backend, prompt, decoding);
     const runId = startRun(db, "translate", { label: "ifeval", config: { input, out: options.out, to: options.to, ...key, decoding } });
@@ -78,6 +80,7 @@ export function registerTranslateIfeval(program: Command): void {
       if (options.report !== undefined) await writeFileAtomic(options.report, `${JSON.stringify(result.problems, null, 2)}\n`);
       const summary = {
         prompts: result.rows.length,
+        language_prompts_dropped: dropped.length,
         kwarg_strings: result.kwargStrings,
         cached: result.cached,
         generated: result.generated,
@@ -86,7 +89,7 @@ export function registerTranslateIfeval(program: Command): void {
       };
       finishRun(db, runId, "done", summary);
       log(
-        `translated ${summary.prompts} IFEval prompts → ${options.out} (${summary.kwarg_strings} kwarg strings; ${summary.cached} segments from cache, ` +
+        `translated ${summary.prompts} IFEval prompts → ${options.out} (${dropped.length} asking for a language of their own left out; ${summary.kwarg_strings} kwarg strings; ${summary.cached} segments from cache, ` +
           `${summary.generated} generated; language constraint added to ${summary.language_constraints_added}; ` +
           `${summary.prompts_with_problems} prompts with problems${options.report ? `, see ${options.report}` : ""})`,
       );

@@ -28,6 +28,18 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _drop_partial_last_line(path: str) -> None:
+    """A run killed in the middle of a write can leave half a line; a resumed run appends after
+    it, so cut the log back to its last complete line first."""
+    if not os.path.isfile(path) or os.path.getsize(path) == 0:
+        return
+    with open(path, "rb+") as f:
+        data = f.read()
+        if data.endswith(b"\n"):
+            return
+        f.truncate(data.rfind(b"\n") + 1)
+
+
 class EventLog:
     def __init__(self, path: str | None, stdout: IO[str] | None = None, enabled: bool = True):
         self.enabled = enabled
@@ -35,6 +47,7 @@ class EventLog:
         self._file = None
         if enabled and path is not None:
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            _drop_partial_last_line(path)
             self._file = open(path, "a", encoding="utf-8")
 
     def emit(self, type: str, **fields: Any) -> dict[str, Any]:

@@ -353,7 +353,7 @@ class Trainer:
             logps = sequence_logps(logits, batch.input_ids, batch.completion_mask)
         return logps.chunk(2)
 
-    def precompute_reference(self, data: CompiledData, name: str) -> torch.Tensor:
+    def precompute_reference(self, data: CompiledData, name: str, resumed_from: int) -> torch.Tensor:
         """One pass of the initial policy over every pair; stored as float64 [pairs, 2] (chosen,
         rejected) in the job folder and reused by a resumed run."""
         from .losses import sequence_logps
@@ -362,6 +362,12 @@ class Trainer:
         pairs = data.sequences
         if os.path.isfile(path) and os.path.getsize(path) == pairs * 2 * 8:
             return torch.from_numpy(np.fromfile(path, dtype="<f8").reshape(pairs, 2).copy())
+        if resumed_from > 0:
+            raise EngineError(
+                "bad-job",
+                f"{path} is missing or has the wrong size, but the run resumes from step {resumed_from}: the reference must be the policy before step 1",
+                f"remove {self.job.checkpoints_dir} to start the run over",
+            )
         batches = self.rank_batches(eval_batches(data, self.schedule.largest_micro_batch()))
         out = torch.zeros(pairs, 2, dtype=torch.float64)
         with torch.no_grad(), reference_mode(self.model, "precomputed"):
@@ -372,14 +378,12 @@ class Trainer:
                 if real:
                     out[seqs, 0] = chosen.double().cpu()
                     out[seqs, 1] = rejected.double().cpu()
-        out = torch.tensor(self.dist_sum_tensor(out.flatten().tolist()), dtype=torch.float64).reshape(pairs, 2) if self.dist.enabled else out
+        if self.dist.enabled:  # each rank filled its own pairs, zeros elsewhere
+            out = torch.tensor(self.dist.sum(out.flatten().tolist()), dtype=torch.float64).reshape(pairs, 2)
         if self.dist.is_main:
             atomic_write_bytes(path, out.numpy().astype("<f8").tobytes())
         self.dist.barrier()
         return out
-
-    def dist_sum_tensor(self, values: list[float]) -> list[float]:
-        return self.dist.sum(values)
 
     def rank_batches(self, batches: list[list[int]]) -> list[tuple[list[int], bool]]:
         """This rank's share of unscheduled batches (eval, reference pass). Under FSDP every rank
@@ -612,9 +616,9 @@ class Trainer:
         self.ref_train = self.ref_eval = None
         if self.is_dpo and job.dpo is not None and job.dpo.reference == "precomputed":
             # Computed at step 0, before any update: a resumed run finds the file in the job folder.
-            self.ref_train = self.precompute_reference(self.train_data, "ref_logps.bin")
+            self.ref_train = self.precompute_reference(self.train_data, "ref_logps.bin", start_step)
             if self.eval_data is not None:
-                self.ref_eval = self.precompute_reference(self.eval_data, "ref_logps.eval.bin")
+                self.ref_eval = self.precompute_reference(self.eval_data, "ref_logps.eval.bin", start_step)
         events.emit(
             "start",
             method=job.method,

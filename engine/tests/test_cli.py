@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 from conftest import read_events, run_engine
 
@@ -47,3 +48,16 @@ def test_run_on_a_missing_folder(tmp_path):
     assert result.returncode == 1
     event = json.loads(result.stdout.splitlines()[-1])
     assert event["kind"] == "bad-job" and "no such job folder" in event["message"]
+
+
+def test_a_half_written_last_event_is_cut_before_appending(tmp_path):
+    from kielo_engine.events import EventLog
+
+    path = tmp_path / "events.jsonl"
+    path.write_text('{"type": "start", "time": 1}\n{"type": "st')  # killed mid-line
+    log = EventLog(str(path), stdout=open(os.devnull, "w"))
+    log.emit("step", step=1, loss=float("nan"))
+    log.close()
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [e["type"] for e in lines] == ["start", "step"]
+    assert lines[1]["loss"] is None  # JSON has no NaN

@@ -56,6 +56,7 @@ def test_a_valid_job_parses_with_paths_resolved(job, tmp_path):
         (lambda j: j.update(method="dpo", dpo={"beta": 0.1, "loss": "sigmoid", "label_smoothing": 0, "reference": "adapter-disabled"}), "`dpo.reference`", "full fine-tuning"),
         (lambda j: j.update(method="dpo", dpo={"beta": -1, "loss": "sigmoid", "label_smoothing": 0, "reference": "frozen-copy"}), "`dpo.beta`", "> 0"),
         (lambda j: j.update(eval={"every_steps": 0}), "`eval.every_steps`", "≥ 1"),
+        (lambda j: j["model"].update(dtype="fp16"), "`model.dtype`", "full fine-tuning"),
     ],
 )
 def test_bad_fields_are_named(job, tmp_path, mutate, field, expected):

@@ -41,7 +41,9 @@ EXAMPLES="$ROOT/examples/tiny-train"
 
 case "$DEVICE" in
   cuda) ;;
-  cpu) export CUDA_VISIBLE_DEVICES="" ;; # the trainer picks CUDA whenever torch sees a GPU
+  # The trainer picks CUDA whenever torch sees a GPU. One thread: the tiny model gains nothing from
+  # more, and on a busy machine competing OpenMP threads make it many times slower.
+  cpu) export CUDA_VISIBLE_DEVICES="" OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" ;;
   *) echo "e2e.sh: KIELO_E2E_DEVICE must be cuda or cpu, got $DEVICE" >&2; exit 2 ;;
 esac
 case "$DTYPE" in bf16 | fp16 | fp32) ;; *) echo "e2e.sh: KIELO_E2E_DTYPE must be bf16, fp16 or fp32, got $DTYPE" >&2; exit 2 ;; esac

@@ -47,10 +47,10 @@ export function registerEval(program: Command): void {
     .addOption(
       new Option(
         "--exclude-language-prompts <which>",
-        "with --lang: drop every language:response_language prompt of the reference set (all: the paper's 541 → 510 for Finnish), or only those asking for a language other than en or the target (other: 511 for Finnish)",
+        "with --lang: drop prompts whose language:response_language asks for a language other than en or the target (other; kielo translate-ifeval output: 510 for Finnish), or every prompt with such an instruction (all: the paper's 541 → 510 on the English reference file; never use it on a translated file, whose prompts all carry the target-language instruction)",
       )
         .choices(["other", "all"])
-        .default("all"),
+        .default("other"),
     )
     .option("--db <file>", `the store to record the run in (default: $KIELO_DB or ./kielo.db, now ${defaultStorePath()})`)
     .option("--no-store", "do not record the run in the store")

@@ -20,7 +20,7 @@ import { evaluateFile, type RecordVerdict } from "../src/clean/clean.ts";
 import { loadCleanConfig } from "../src/clean/config.ts";
 import { toJsonl } from "../src/data/jsonl.ts";
 import type { Conversation } from "../src/data/records.ts";
-import { seededRandom, type Random } from "../src/generate/rng.ts";
+import { seededRandom, shuffleInPlace, type Random } from "../src/util/random.ts";
 import { fencedCodeBlocks } from "../src/translate/segment.ts";
 
 export const CORRUPTIONS = ["truncated", "untranslated", "repetition", "wrong-language", "scaffolding", "empty", "code-block"] as const;
@@ -75,15 +75,7 @@ function translated(id: string, english: { role: "user" | "assistant"; content: 
   };
 }
 
-function shuffle<T>(items: T[], random: Random): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [items[i], items[j]] = [items[j]!, items[i]!];
-  }
-  return items;
-}
-
-const pick = <T>(items: readonly T[], random: Random): T => items[Math.floor(random() * items.length)]!;
+const pick = <T>(items: readonly T[], random: Random): T => items[Math.floor(random.next() * items.length)]!;
 
 function sentences(text: string): string[] {
   return text.split(/(?<=[.!?])\s+/).filter((s) => s.trim() !== "");
@@ -99,9 +91,9 @@ function cutAt(text: string, fraction: number): string {
 function corrupt(kind: (typeof CORRUPTIONS)[number], target: string, source: string, random: Random, foreign: readonly string[]): string {
   switch (kind) {
     case "truncated":
-      return cutAt(target, 0.3 + 0.3 * random());
+      return cutAt(target, 0.3 + 0.3 * random.next());
     case "untranslated": {
-      if (random() < 0.4) return source;
+      if (random.next() < 0.4) return source;
       // Partly translated: the first half in Finnish, the rest left in English.
       const fi = sentences(target);
       const en = sentences(source);
@@ -109,10 +101,10 @@ function corrupt(kind: (typeof CORRUPTIONS)[number], target: string, source: str
       return source;
     }
     case "repetition": {
-      const kept = cutAt(target, 0.5 + 0.3 * random());
+      const kept = cutAt(target, 0.5 + 0.3 * random.next());
       const parts = sentences(kept);
       const unit = parts.length > 1 ? parts[parts.length - 1]! : kept.split(" ").slice(-8).join(" ");
-      const times = 5 + Math.floor(random() * 8);
+      const times = 5 + Math.floor(random.next() * 8);
       return `${kept} ${Array.from({ length: times }, () => unit).join(" ")}`;
     }
     case "wrong-language":
@@ -179,7 +171,7 @@ export function buildBenchSet(seed = 1): BenchSet {
     });
   }
   // Corrupt the longest message of eligible rows (both sides ≥ 80 characters), 25 rows per type.
-  const eligible = shuffle(
+  const eligible = shuffleInPlace(
     base.filter((item) => item.label === "none" && item.target.messages.some((m, i) => m.content.length >= 80 && sourceOf(item.target, i).length >= 80)),
     random,
   );
@@ -189,7 +181,7 @@ export function buildBenchSet(seed = 1): BenchSet {
   for (const kind of types) {
     for (let n = 0; n < perType; n++) corruptItem(eligible[next++]!, kind, random, foreign);
   }
-  const cleanCode = shuffle(codeRows.filter((item) => item.label === "none" && fencedCodeBlocks(item.target.messages[0]!.content).length > 0), random);
+  const cleanCode = shuffleInPlace(codeRows.filter((item) => item.label === "none" && fencedCodeBlocks(item.target.messages[0]!.content).length > 0), random);
   for (const item of cleanCode.slice(0, Math.floor(cleanCode.length / 2))) corruptItem(item, "code-block", random, foreign);
   return { items: [...base, ...codeRows] };
 }

@@ -294,8 +294,10 @@ class Trainer:
             self.reference = copy.deepcopy(self.model).eval()
             for p in self.reference.parameters():
                 p.requires_grad_(False)
-        self.params_total = sum(p.numel() for p in self.model.parameters())
-        self.params_trainable = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
+        from .lora import trainable_parameter_count
+
+        # Counts packed NF4 weights by their element count, so QLoRA reports the model's size.
+        self.params_trainable, self.params_total = trainable_parameter_count(self.model)
         if self.dist.enabled:
             shard_model(self.model, self.dist)
             if self.reference is not None:

@@ -61,3 +61,10 @@ def test_a_half_written_last_event_is_cut_before_appending(tmp_path):
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert [e["type"] for e in lines] == ["start", "step"]
     assert lines[1]["loss"] is None  # JSON has no NaN
+
+
+def test_generate_and_merge_are_dispatched_to_their_modules():
+    for command, flag in (("generate", "--max-new-tokens"), ("merge", "--adapter")):
+        result = run_engine(command, "--help")
+        assert result.returncode == 0, result.stderr
+        assert f"python -m kielo_engine {command}" in result.stdout and flag in result.stdout

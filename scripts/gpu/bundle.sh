@@ -11,11 +11,12 @@
 # On the GPU host `bash scripts/gpu/e2e.sh` unpacks both. The Python side needs nothing from
 # here: the engine imports only torch, transformers, peft, safetensors and numpy, which the GPU
 # host has. Usage: bash scripts/gpu/bundle.sh  (prints the sizes; .gpu/ must stay under 40 MiB)
+# KIELO_GPU_BUNDLE=<dir> writes the bundle there instead of .gpu/ (the tests do).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
-BUNDLE=.gpu
+BUNDLE="${KIELO_GPU_BUNDLE:-.gpu}"
 LIMIT_BYTES=$((40 * 1024 * 1024))
 # The one native binary of `tokenizers` a Linux x86-64 glibc host loads.
 TOKENIZERS_BINARY=tokenizers.linux-x64-gnu.node

@@ -24,6 +24,7 @@
 #                     fp32 on cpu, where bf16 matmuls are some fifty times slower)
 #   KIELO_E2E_PHASES  comma-separated subset of the phases above (default: all)
 #   OUT               folder for e2e-summary.txt and e2e-logs.tar.gz (default: a temporary folder)
+#   KIELO_E2E_NODE_DIR  where the bundled node is unpacked (default /tmp/kielo-node/bin)
 #
 # Prints a table (phase, ok/FAIL/SKIPPED, seconds, key numbers) last; exits 1 if a phase failed.
 set -u -o pipefail
@@ -72,7 +73,7 @@ setup_node() {
       "and carry .gpu to this one" >&2
     return 1
   fi
-  local dir=/tmp/kielo-node/bin
+  local dir="${KIELO_E2E_NODE_DIR:-/tmp/kielo-node/bin}"
   mkdir -p "$dir"
   xz -dc .gpu/node.xz > "$dir/node.tmp" && chmod +x "$dir/node.tmp" && mv "$dir/node.tmp" "$dir/node" || return 1
   tar -xJf .gpu/node_modules.tar.xz -C "$ROOT" || return 1

@@ -111,18 +111,27 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
     const sentences = sentencesOf(proseOnly(target));
     let total = 0;
     let left = 0;
-    if (looksLikeList(proseOnly(target))) return findings;
+    // A whole sentence of ordinary prose copied verbatim from the source is a partial translation
+    // whatever its share (an English tail after a Finnish start); names and titles are not
+    // ordinary lowercase words, so a kept title or list of brands does not count.
+    let copiedSentence: string | undefined;
     for (const sentence of sentences) {
       const letters = letterCount(sentence);
       total += letters;
       if (lowercaseWords(sentence).length < 3) continue;
       const copied = sourceProseText.includes(sentence) && words(sentence).length >= 4;
+      if (copied && lowercaseWords(sentence).length >= 4 && isProseSentence(sentence)) copiedSentence ??= sentence;
       // Language-ID on the ordinary (lowercase) words only: a Finnish sentence full of English
       // titles and names ("… ovat Old School, Blades of Glory …") is still Finnish.
       const ordinary = lowercaseWords(sentence).join(" ");
       const inSource = !copied && letterCount(ordinary) >= config.untranslated.sentence_min_letters && safeDetect(ordinary) === context.sourceLang;
       if (copied || inSource) left += letters;
     }
+    if (copiedSentence !== undefined) {
+      findings.push({ rule: "untranslated", field: context.path, detail: `a sentence copied from the source: "${copiedSentence.slice(0, 60)}"` });
+      return findings;
+    }
+    if (looksLikeList(proseOnly(target))) return findings;
     if (left >= config.untranslated.min_left_letters && left >= config.untranslated.max_left_share * total) {
       findings.push({
         rule: "untranslated",
@@ -232,3 +241,12 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
     return [];
   },
 };
+
+/**
+ * A sentence of running prose: it ends like a sentence and has none of the marks of a command or
+ * code (`--flag`, paths, `snake_case`, `a=b`, braces), which are rightly left as they are.
+ */
+function isProseSentence(sentence: string): boolean {
+  const text = sentence.trim();
+  return /[.!?…]["'”’)]*$/u.test(text) && !/--|[_/\\=<>{}]/u.test(text);
+}

@@ -8,7 +8,7 @@
 import { KieloError } from "../util/errors.ts";
 import { runPool } from "./pool.ts";
 import { DEFAULT_RETRY, TransientError, parseRetryAfter, withRetry, type RetryPolicy } from "./retry.ts";
-import { seededRandom } from "./rng.ts";
+import { seededRandom } from "../util/random.ts";
 import type {
   DecodingSettings,
   FinishReason,
@@ -43,7 +43,7 @@ export function createOpenAIBackend(options: OpenAIBackendOptions): GenerationBa
   const url = `${base}/${options.endpoint === "chat" ? "chat/completions" : "completions"}`;
   const policy = options.retry ?? DEFAULT_RETRY;
   // Jitter is seeded so that a run's retry timing is reproducible from its seed.
-  const random = seededRandom(options.decoding.seed ^ 0x9e3779b9);
+  const random = seededRandom((options.decoding.seed ^ 0x9e3779b9) >>> 0);
 
   async function once(request: GenerationRequest, signal?: AbortSignal): Promise<GenerationResult> {
     const body = requestBody(options, request);

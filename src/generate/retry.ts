@@ -4,7 +4,7 @@
  * Only transient failures are retried: HTTP 429 and 5xx, network errors and timeouts. Anything else
  * (a 4xx such as 400 or 401) is the caller's mistake and fails at once with the server's message.
  */
-import type { Random } from "./rng.ts";
+import type { Random } from "../util/random.ts";
 
 export interface RetryPolicy {
   /** Attempts in total, including the first. */
@@ -38,7 +38,7 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
 /** Full-jitter backoff: a uniform delay in [0.5, 1] × base·2^(attempt-1), capped. */
 export function backoffDelay(policy: RetryPolicy, attempt: number, random: Random): number {
   const exp = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-  return exp * (0.5 + 0.5 * random());
+  return exp * (0.5 + 0.5 * random.next());
 }
 
 export async function withRetry<T>(

@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { createOpenAIBackend } from "../../src/generate/openai.ts";
 import { backoffDelay, parseRetryAfter } from "../../src/generate/retry.ts";
-import { seededRandom } from "../../src/generate/rng.ts";
+import { seededRandom } from "../../src/util/random.ts";
 import { KieloError } from "../../src/util/errors.ts";
 
 type Handler = (request: IncomingMessage, body: Record<string, unknown>, arrival: number, response: ServerResponse) => void;

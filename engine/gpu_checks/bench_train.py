@@ -151,7 +151,8 @@ def save_model(model: Any, folder: str) -> None:
 
 
 def gpu_facts() -> dict[str, Any]:
-    """Total memory of GPU 0 from nvidia-smi, without initialising CUDA in this process."""
+    """Name and total memory of GPU 0, without initialising CUDA in this process (its context would
+    hold GPU memory while the engine runs): nvidia-smi, else torch in a child process."""
     try:
         out = subprocess.run(
             ["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader,nounits", "-i", "0"],
@@ -160,6 +161,17 @@ def gpu_facts() -> dict[str, Any]:
         name, mib = out.rsplit(",", 1)
         return {"gpu_name": name.strip(), "gpu_bytes": int(float(mib)) * 2**20}
     except (OSError, subprocess.SubprocessError, ValueError):
+        pass
+    probe = (
+        "import json, torch\n"
+        "ok = torch.cuda.is_available()\n"
+        "print(json.dumps({'gpu_name': torch.cuda.get_device_name(0) if ok else None,"
+        " 'gpu_bytes': torch.cuda.get_device_properties(0).total_memory if ok else None}))"
+    )
+    try:
+        out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True).stdout
+        return json.loads(out.strip().splitlines()[-1])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
         return {"gpu_name": None, "gpu_bytes": None}
 
 
@@ -447,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
 
     facts = {"gpu_name": "cpu", "gpu_bytes": None} if args.cpu else gpu_facts()
     if not args.cpu and facts["gpu_bytes"] is None:
-        print("bench_train: no GPU found by nvidia-smi; run with --cpu --tiny to try the script on the CPU", file=sys.stderr)
+        print("bench_train: no GPU found (nvidia-smi, torch.cuda); run with --cpu --tiny to try the script on the CPU", file=sys.stderr)
         return 2
     full_layers = full_ft_layers(shape, facts["gpu_bytes"], args.micro_batch, args.seq_len)
     model_dir = os.path.join(work, f"model-{layers}l")

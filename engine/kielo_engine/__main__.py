@@ -36,7 +36,7 @@ def check() -> dict[str, Any]:
     }
     # Installed versions from package metadata: importing transformers/peft only to read a
     # version would take seconds.
-    for name in ("torch", "transformers", "peft", "safetensors", "numpy", "bitsandbytes"):
+    for name in ("torch", "transformers", "peft", "safetensors", "numpy", "triton", "bitsandbytes"):
         try:
             facts[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

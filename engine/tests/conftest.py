@@ -32,9 +32,8 @@ def tiny_model_path() -> str:
 
 
 # ---- Job folders for the training-loop tests (test_job/test_data/test_train/test_resume/…) ------
-# A small writer of compiled data (docs/formats.md §2) and schedules (§3) with the real tiny
-# tokenizer. It renders conversations with a plain "User: …\nAssistant: …" template (stories260K
-# has no chat template); it stands in for `kielo data compile` in the synthetic unit cases.
+# A small writer of compiled data (docs/formats.md §2) for synthetic unit cases, and of schedules
+# (§3). Data from real rows is compiled by the real `kielo data compile` (`kielo_compile` below).
 
 import json as _json  # noqa: E402
 import random as _random  # noqa: E402
@@ -176,48 +175,8 @@ def run_engine(*args: str, timeout: float = 300) -> _subprocess.CompletedProcess
     return _subprocess.run(engine_command(*args), cwd=ENGINE_DIR, env=env, capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.fixture(scope="session")
-def tiny_tokenizer(tiny_model_path):
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(tiny_model_path)
-
-
-def render_turns(tokenizer, prompt: str, reply: str, max_length: int) -> Doc | None:
-    """BOS + "User: …\\nAssistant: " (masked) + reply + EOS (trained); None when too long."""
-    prompt_ids = tokenizer(f"User: {prompt}\nAssistant:", add_special_tokens=True).input_ids
-    reply_ids = tokenizer(" " + reply, add_special_tokens=False).input_ids + [tokenizer.eos_token_id]
-    if len(prompt_ids) + len(reply_ids) > max_length:
-        return None
-    return Doc(prompt_ids + reply_ids, [0] * len(prompt_ids) + [1] * len(reply_ids))
-
-
 def load_records(name: str) -> list[dict]:
     return [_json.loads(line) for line in (FIXTURES / name).read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def sft_set_from_records(tokenizer, records: list[dict], max_length: int) -> CompiledSet:
-    docs = []
-    for r in records:
-        user = next(m["content"] for m in r["messages"] if m["role"] == "user")
-        reply = next(m["content"] for m in r["messages"] if m["role"] == "assistant")
-        doc = render_turns(tokenizer, user, reply, max_length)
-        if doc is not None:
-            doc.id = r["id"]
-            docs.append(doc)
-    return CompiledSet("sft", docs)
-
-
-def preference_set_from_records(tokenizer, records: list[dict], max_length: int) -> CompiledSet:
-    docs = []
-    for r in records:
-        user = r["prompt"][-1]["content"]
-        chosen = render_turns(tokenizer, user, r["chosen"], max_length)
-        rejected = render_turns(tokenizer, user, r["rejected"], max_length)
-        if chosen is not None and rejected is not None:
-            chosen.id = rejected.id = r["id"]
-            docs += [chosen, rejected]
-    return CompiledSet("preference", docs)
 
 
 def synthetic_sft(n_docs: int, seed: int, min_len: int = 5, max_len: int = 40, vocab: int = 512) -> CompiledSet:

@@ -68,6 +68,7 @@ export async function generateTokens(requests: readonly TokenRequest[], options:
       python: options.python,
       args,
       passStderr: false,
+      ...(options.signal ? { signal: options.signal } : {}),
       onEvent: (event) => {
         const { done, total } = event as { done?: unknown; total?: unknown };
         if (event.type === "progress" && typeof done === "number" && typeof total === "number") options.onProgress?.(done, total);

@@ -22,6 +22,8 @@ export interface EngineRunOptions {
   onOutput?: (line: string) => void;
   /** Pass the engine's stderr through to ours (default true). */
   passStderr?: boolean;
+  /** Aborting kills the engine. */
+  signal?: AbortSignal;
 }
 
 export interface EngineRunResult {
@@ -73,6 +75,8 @@ export async function runEngine(options: EngineRunOptions): Promise<EngineRunRes
   process.removeAllListeners("SIGINT");
   process.on("SIGINT", onSigint);
   process.on("exit", killOnExit);
+  const onAbort = () => signalGroup("SIGKILL");
+  options.signal?.addEventListener("abort", onAbort, { once: true });
 
   const stdout = createInterface({ input: child.stdout });
   stdout.on("line", (line) => {
@@ -106,6 +110,7 @@ export async function runEngine(options: EngineRunOptions): Promise<EngineRunRes
   } finally {
     process.removeListener("SIGINT", onSigint);
     process.removeListener("exit", killOnExit);
+    options.signal?.removeEventListener("abort", onAbort);
     for (const listener of previous) process.on("SIGINT", listener as () => void);
   }
   return result;

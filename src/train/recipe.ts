@@ -148,6 +148,11 @@ export function parseRecipe(raw: unknown, path: string): Recipe {
   if (recipe.method === "dpo" && recipe.data.packing !== false) {
     throw new KieloError(`${path}: data.packing: preference data is never packed; remove it for a DPO recipe.`);
   }
+  if (recipe.dtype === "fp16" && recipe.adapter.type === "none" && !recipe.init_adapter) {
+    throw new KieloError(
+      `${path}: dtype: fp16 full fine-tuning would need loss scaling and fp32 master weights; use bf16 (or fp32), or an adapter`,
+    );
+  }
   const base = dirname(resolve(path));
   const at = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
   recipe.model = at(recipe.model);

@@ -52,6 +52,14 @@ test("errors name the recipe file and every bad field", () => {
   );
 });
 
+test("fp16 full fine-tuning is refused before any work (no loss scaling in the engine)", () => {
+  assert.throws(
+    () => parseRecipe({ method: "sft", model: "m", dtype: "fp16", data: { train: "t" }, training: { lr: 1e-4 } }, "r.yaml"),
+    /r\.yaml: dtype: fp16 full fine-tuning/,
+  );
+  parseRecipe({ method: "sft", model: "m", dtype: "fp16", adapter: { type: "lora" }, data: { train: "t" }, training: { lr: 1e-4 } }, "r.yaml");
+});
+
 test("invalid YAML names the line", async () => {
   const dir = await mkdtemp(join(tmpdir(), "kielo-recipe-"));
   const path = join(dir, "bad.yaml");

@@ -69,7 +69,7 @@ function runChecks(explicitPython?: string): Check[] {
     });
     return checks;
   }
-  checks.push({ ok: true, label: "engine", detail: `kielo_engine ${String(facts["kielo_engine"] ?? "?")}` });
+  checks.push({ ok: true, label: "engine", detail: `kielo_engine ${String(facts["engine_version"] ?? "?")}` });
   for (const name of ["torch", "transformers", "peft", "safetensors"]) {
     const value = facts[name];
     checks.push({
@@ -89,7 +89,7 @@ function runChecks(explicitPython?: string): Check[] {
     label: "GPU",
     detail:
       gpus.length > 0
-        ? `${gpus.length} × ${gpus.map((gpu) => describeGpu(gpu)).join(", ")} (CUDA ${String(facts["cuda"] ?? "?")})`
+        ? `${gpus.length} × ${gpus.map((gpu) => describeGpu(gpu)).join(", ")} (CUDA ${String(facts["cuda_version"] ?? "?")})`
         : "none found: training runs on the CPU (fine for the tiny test model, far too slow for real ones)",
   });
   return checks;

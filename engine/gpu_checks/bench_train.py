@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import os
 import shutil
 import subprocess
@@ -430,6 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--accum", type=int, default=2, help="micro-batches per optimizer step (default 2)")
     parser.add_argument("--seq-len", type=int, default=None, help="sequence length (default 2048; 256 with --tiny)")
     parser.add_argument("--layers", type=int, default=None, help="decoder layers (default 32; 2 with --tiny)")
+    parser.add_argument("--full-layers", type=int, default=None, help="layers for the full fine-tune (default: the most whose estimate fits 90 %% of the GPU)")
     parser.add_argument("--work", default=None, help="folder for the model and job folders (default /dev/shm/kielo-bench if it fits, else $TMPDIR/kielo-bench)")
     parser.add_argument("--out", default=os.environ.get("OUT") or None, help="folder for bench_train.{txt,json,log} (default $OUT, else <work>/out)")
     parser.add_argument("--budget-s", type=float, default=450.0, help="stop starting configurations when the next would end after this many seconds (default 450)")
@@ -461,7 +461,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.cpu and facts["gpu_bytes"] is None:
         print("bench_train: no GPU found (nvidia-smi, torch.cuda); run with --cpu --tiny to try the script on the CPU", file=sys.stderr)
         return 2
-    full_layers = full_ft_layers(shape, facts["gpu_bytes"], args.micro_batch, args.seq_len)
+    full_layers = args.full_layers or full_ft_layers(shape, facts["gpu_bytes"], args.micro_batch, args.seq_len)
+    if not 1 <= full_layers <= layers:
+        parser.error(f"--full-layers must be between 1 and {layers}")
     model_dir = os.path.join(work, f"model-{layers}l")
     full_model_dir = model_dir if full_layers == layers else os.path.join(work, f"model-{full_layers}l")
 
@@ -473,8 +475,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if "full" in configs:
         need = full_ft_bytes(shape, layers, args.micro_batch, args.seq_len)
-        if facts["gpu_bytes"] is None:
-            notes.append(f"full fine-tune: weights, gradients, AdamW moments in the model dtype; {layers} layers")
+        if facts["gpu_bytes"] is None or args.full_layers is not None:
+            notes.append(f"full fine-tune: weights, gradients, AdamW moments in the model dtype; {full_layers} of {layers} layers")
         else:
             notes.append(
                 f"full fine-tune: bf16 weights + gradients + AdamW moments = 8 B/param (no fp32 master copy), estimated "

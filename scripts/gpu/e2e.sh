@@ -25,6 +25,7 @@
 #   KIELO_E2E_PHASES  comma-separated subset of the phases above (default: all)
 #   OUT               folder for e2e-summary.txt and e2e-logs.tar.gz (default: a temporary folder)
 #   KIELO_E2E_NODE_DIR  where the bundled node is unpacked (default /tmp/kielo-node/bin)
+#   KIELO_E2E_KEEP    1: keep the work folder (runs, models) even when OUT is given
 #
 # Prints a table (phase, ok/FAIL/SKIPPED, seconds, key numbers) last; exits 1 if a phase failed.
 set -u -o pipefail
@@ -323,6 +324,9 @@ done
 } > "$WORK/collect/e2e-summary.txt"
 cp "$WORK/collect/e2e-summary.txt" "$OUTDIR/e2e-summary.txt"
 tar -czf "$OUTDIR/e2e-logs.tar.gz" -C "$WORK" collect
+
+# The work folder holds models and checkpoints; with OUT given, what matters is in OUT.
+if [ -n "${OUT:-}" ] && [ "${KIELO_E2E_KEEP:-0}" != 1 ]; then rm -rf "$WORK"; fi
 
 echo
 echo "logs: $OUTDIR/e2e-logs.tar.gz"

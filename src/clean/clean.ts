@@ -12,7 +12,7 @@ import { InputError, KieloError } from "../util/errors.ts";
 import { Progress } from "../util/progress.ts";
 import { textFields } from "../translate/fields.ts";
 import { builtinPromptPath, loadPrompt, type ScaffoldingMarker } from "../translate/prompt.ts";
-import { readRecords } from "../translate/read-records.ts";
+import { readRecordList } from "../data/records-file.ts";
 import { RULES, type CleanConfig, type RuleName } from "./config.ts";
 import { learnBounds, logRatio, type RatioBounds } from "./length-ratio.ts";
 import { RULE_FUNCTIONS, type Finding } from "./rules.ts";
@@ -74,10 +74,10 @@ function sourceRecordFor(record: KieloRecord, sources: Map<string, KieloRecord> 
 }
 
 export async function evaluateFile(inputs: CleanInputs): Promise<{ verdicts: RecordVerdict[]; bounds: RatioBounds[]; withoutSource: number }> {
-  const located = await readRecords(inputs.input);
+  const located = await readRecordList(inputs.input);
   let sources: Map<string, KieloRecord> | undefined;
   if (inputs.source !== undefined) {
-    sources = new Map((await readRecords(inputs.source)).map(({ record }) => [record.id, record]));
+    sources = new Map((await readRecordList(inputs.source)).map(({ record }) => [record.id, record]));
   }
   // First pass: pair every field with its source, and collect length ratios per language pair.
   interface Prepared {

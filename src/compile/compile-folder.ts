@@ -19,7 +19,7 @@ import {
   type CompileInputs,
   type Manifest,
 } from "./manifest.ts";
-import { readRecords } from "./read-records.ts";
+import { readRecords } from "../data/records-file.ts";
 import { writeCompiledFiles } from "./write-compiled.ts";
 
 export interface CompileFolderOptions extends CompileOptions {

@@ -17,7 +17,7 @@ import { InputError, KieloError } from "../util/errors.ts";
 import { DocumentStore } from "./document-store.ts";
 import type { Policy } from "./manifest.ts";
 import { bestFitDecreasing, type Packing } from "./pack.ts";
-import type { LocatedRecord } from "./read-records.ts";
+import type { RecordLine } from "../data/records-file.ts";
 import { fitDocument, type Truncation } from "./truncate.ts";
 
 export interface CompileOptions {
@@ -77,7 +77,7 @@ interface PreparedPair {
 type Prepared = PreparedConversation | PreparedPair;
 
 export async function compileRecords(
-  records: AsyncIterable<LocatedRecord>,
+  records: AsyncIterable<RecordLine>,
   sourcePath: string,
   tokenizer: LoadedTokenizer,
   options: CompileOptions,

@@ -30,3 +30,21 @@ export async function* readRecords(path: string): AsyncGenerator<RecordLine> {
     yield { line, record: parsed.data as KieloRecord, raw: value as Record<string, unknown> };
   }
 }
+
+/** All records of a file, refusing a repeated id (translation and cleaning join records by id). */
+export async function readRecordList(path: string): Promise<RecordLine[]> {
+  const out: RecordLine[] = [];
+  const seen = new Map<string, number>();
+  for await (const entry of readRecords(path)) {
+    const earlier = seen.get(entry.record.id);
+    if (earlier !== undefined) {
+      throw new InputError(
+        { file: path, line: entry.line, field: "id" },
+        `duplicate id ${JSON.stringify(entry.record.id)} (first on line ${earlier})`,
+      );
+    }
+    seen.set(entry.record.id, entry.line);
+    out.push(entry);
+  }
+  return out;
+}

@@ -13,7 +13,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { compileFolder, hashFile } from "../compile/compile-folder.ts";
 import { openCompiled, sequenceLengths } from "../compile/read-compiled.ts";
-import { readRecords } from "../compile/read-records.ts";
+import { readRecords } from "../data/records-file.ts";
 import { loadTokenizer } from "../tokenize/tokenizer-folder.ts";
 import { writeDirAtomic, writeFileAtomic } from "../util/atomic.ts";
 import { KieloError } from "../util/errors.ts";

@@ -16,7 +16,7 @@ import { TranslationCache, decodingHash, sha256, type CachedSegment } from "./ca
 import { sourceTexts, textFields, withTexts } from "./fields.ts";
 import { protect, restore, type SentinelProblem } from "./protect.ts";
 import type { TranslationPrompt } from "./prompt.ts";
-import { readRecords } from "./read-records.ts";
+import { readRecordList } from "../data/records-file.ts";
 import { assemble, segmentMessage, type Piece } from "./segment.ts";
 
 export interface TranslateOptions {
@@ -215,7 +215,7 @@ export async function completeSegments(
 
 export async function translateFile(options: TranslateOptions): Promise<TranslateSummary> {
   const started = performance.now();
-  const located = await readRecords(options.input);
+  const located = await readRecordList(options.input);
   const plans = located.map(({ record }) => planRecord(record, options));
   const { backend, prompt } = options;
   const { key: cacheKey, cache } = openCache(options.db, backend, prompt, options.decoding);

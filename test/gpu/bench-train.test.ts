@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,6 +34,7 @@ interface BenchResult {
 
 test("bench_train.py --cpu --tiny trains every configuration through the engine", { timeout: 300_000 }, async (t) => {
   const work = await mkdtemp(join(tmpdir(), "kielo-bench-"));
+  t.after(() => rmSync(work, { recursive: true, force: true }));
   const out = join(work, "out");
   const run = spawnSync(
     python,

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -36,6 +36,7 @@ function summaryRows(text: string): Map<string, { status: string; note: string }
 }
 
 test("bundle, copy as the device sees it, and run e2e.sh from the unpacked bundle on the CPU", { timeout: 600_000 }, async (t) => {
+  t.after(() => rmSync(work, { recursive: true, force: true }));
   const bundle = join(work, "bundle");
   mkdirSync(bundle);
   // Rebuilding node.xz takes minutes; bundle.sh keeps one that is there.

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { loadChatTemplate, TEMPLATE_SPEC_HELP } from "../../chat/chat-template.ts";
+import { promptIds } from "../../chat/prompt-ids.ts";
 import { readJsonl } from "../../data/jsonl.ts";
 import { MessageSchema, type Message } from "../../data/records.ts";
 import { generateTokens } from "../../engine/generate.ts";
@@ -91,12 +92,12 @@ async function generateCommand(options: GenerateOptions): Promise<void> {
   const template = options.raw ? null : loadChatTemplate(options.template, tokenizer);
   const requests = [];
   for (const row of rows) {
-    // A rendered chat template already holds its special tokens (BOS …): do not add them again,
-    // as transformers' apply_chat_template(tokenize=True) does not. Raw prompts get the
-    // tokenizer's own special tokens, as a plain tokenizer call would.
-    const text = template ? template.render(row.messages, { addGenerationPrompt: true }) : row.prompt;
-    const encoding = await tokenizer.tokenizer.encode(text, null, { addSpecialTokens: template === null });
-    requests.push({ key: row.key, promptIds: encoding.getIds() });
+    // Raw prompts get the tokenizer's own special tokens, as a plain tokenizer call would; a
+    // rendered template already holds its own (promptIds adds none).
+    const ids = template
+      ? await promptIds(template, tokenizer, row.messages)
+      : (await tokenizer.tokenizer.encode(row.prompt, null, { addSpecialTokens: true })).getIds();
+    requests.push({ key: row.key, promptIds: ids });
   }
 
   const progress = new Progress("generate", { unit: "prompts", total: rows.length, quiet: Boolean(options.quiet) });

@@ -63,6 +63,18 @@ echo "e2e: device $DEVICE, dtype $DTYPE, work folder $WORK, results in $OUTDIR"
 
 node_runs() { [ -x "$1" ] && "$1" -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 22 ? 0 : 1)' 2>/dev/null; }
 
+# xz where there is one, else Python's lzma (every Python has it).
+unxz_file() {
+  if command -v xz > /dev/null; then xz -dc "$1" > "$2"; else
+    "$PY" -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$1" "$2"
+  fi
+}
+untar_xz() {
+  if command -v xz > /dev/null; then tar -xJf "$1" -C "$2"; else
+    "$PY" -c 'import sys, tarfile; tarfile.open(sys.argv[1], "r:xz").extractall(sys.argv[2], filter="data")' "$1" "$2"
+  fi
+}
+
 setup_node() {
   if node_runs "$ROOT/node_modules/.bin/node" && [ -d "$ROOT/node_modules/commander" ]; then
     NODE="$ROOT/node_modules/.bin/node"
@@ -76,8 +88,8 @@ setup_node() {
   fi
   local dir="${KIELO_E2E_NODE_DIR:-/tmp/kielo-node/bin}"
   mkdir -p "$dir"
-  xz -dc .gpu/node.xz > "$dir/node.tmp" && chmod +x "$dir/node.tmp" && mv "$dir/node.tmp" "$dir/node" || return 1
-  tar -xJf .gpu/node_modules.tar.xz -C "$ROOT" || return 1
+  unxz_file .gpu/node.xz "$dir/node.tmp" && chmod +x "$dir/node.tmp" && mv "$dir/node.tmp" "$dir/node" || return 1
+  untar_xz .gpu/node_modules.tar.xz "$ROOT" || return 1
   NODE="$dir/node"
   node_runs "$NODE" || { echo "e2e.sh: the unpacked $NODE does not run" >&2; return 1; }
   echo "e2e: node $("$NODE" --version) unpacked from .gpu/ to $dir, node_modules from .gpu/node_modules.tar.xz"
@@ -94,8 +106,8 @@ setup_python() {
   echo "e2e: python $("$PY" -c 'import sys; print(sys.version.split()[0])') at $PY"
 }
 
-setup_node || exit 1
 setup_python || exit 1
+setup_node || exit 1
 export PATH="$(dirname "$NODE"):$PATH"
 kielo() { "$NODE" "$ROOT/bin/kielo.js" "$@"; }
 

@@ -90,20 +90,37 @@ test("Ctrl-C during a compile leaves no output and no temporary folder", async (
   const dir = tempDir();
   const lines = readFileSync(join(fixtures, "dolly-en-fi.jsonl"), "utf8");
   const records = join(dir, "many.jsonl");
-  // ~40 copies of the fixture: long enough that the interrupt lands while compiling.
-  writeFileSync(records, Array.from({ length: 40 }, (_, i) => lines.replaceAll('"id":"dolly-', `"id":"c${i}-dolly-`)).join(""));
+  // ~400 copies of the fixture (32,000 rows, seconds of work even on a fast machine): long enough
+  // that the interrupt lands while compiling.
+  writeFileSync(records, Array.from({ length: 400 }, (_, i) => lines.replaceAll('"id":"dolly-', `"id":"c${i}-dolly-`)).join(""));
   const out = join(dir, "compiled");
   const child = spawn(process.execPath, [bin, "data", "compile", records, "--tokenizer", tokenizerDirs.qwen3, "--out", out], {
     env: { ...process.env, KIELO_DB: join(dir, "kielo.db") },
   });
   let stderr = "";
   child.stderr.setEncoding("utf8");
-  child.stderr.on("data", (chunk: string) => {
-    stderr += chunk;
-    // The first progress line: the compile is under way.
-    if (stderr.includes("compile: ")) child.kill("SIGINT");
-  });
-  const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
+  child.stderr.on("data", (chunk: string) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
+  // The compile is under way once its run is recorded as running; then press Ctrl-C.
+  const dbPath = join(dir, "kielo.db");
+  for (let i = 0; i < 600 && child.exitCode === null; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    if (!existsSync(dbPath)) continue;
+    const db = new DatabaseSync(dbPath, { readOnly: true });
+    let running = false;
+    try {
+      running = db.prepare("SELECT count(*) AS n FROM runs WHERE status = 'running'").get()!["n"] === 1;
+    } catch {
+      // the schema is still being created
+    } finally {
+      db.close();
+    }
+    if (running) {
+      child.kill("SIGINT");
+      break;
+    }
+  }
+  const code = await exited;
   assert.equal(code, 130, stderr);
   assert.equal(existsSync(out), false);
   assert.deepEqual(readdirSync(dir).filter((name) => name.includes("compiled")), []);

@@ -26,11 +26,10 @@ crosses documents), and `lora-padded` (the same LoRA on documents of the same ki
 sequence, right-padded to the longest of the micro-batch): packing vs padding. `fill` is the share
 of the computed positions that are real tokens.
 
-Full fine-tuning keeps weights, gradients and both AdamW moments in the model dtype (8 bytes per
-parameter in bf16; the engine keeps no fp32 master copy): about 50 GiB for all 32 layers. Before
-running it the script estimates the memory and uses the most layers that fit in 90 % of the GPU,
-and prints the layers used. (With fp32 master weights and fp32 moments, as mixed-precision trainers
-keep, it would be 16 bytes per parameter, about 100 GiB: more than one 80 GB GPU.)
+Full fine-tuning in bf16 keeps fp32 master weights, fp32 gradients and fp32 AdamW moments and
+computes in bf16 (autocast): 16 bytes per parameter, about 100 GiB for all 32 layers — more than
+one 80 GB GPU. Before running it the script estimates the memory (those 16 B/param plus
+activations) and uses the most layers that fit in 90 % of the GPU, and prints the layers used.
 
 Writes to $OUT (or --out): bench_train.txt (the table), bench_train.json (every number),
 bench_train.log (the engine's output). Prints the table last. Exit code 1 if a configuration failed.
@@ -76,6 +75,8 @@ LLAMA2_7B: dict[str, Any] = {
 TINY = {**LLAMA2_7B, "hidden_size": 256, "intermediate_size": 688, "num_attention_heads": 4, "num_key_value_heads": 4, "num_hidden_layers": 2}
 
 CONFIGS = ("lora", "qlora", "full", "lora-padded")
+# Full fine-tuning: fp32 master weights, fp32 gradients, fp32 AdamW exp_avg and exp_avg_sq.
+FULL_FT_BYTES_PER_PARAM = 16
 FIRST_TOKEN_ID = 3  # ids 0–2 are <unk>, <s>, </s>
 GiB = 2**30
 
@@ -93,12 +94,13 @@ def parameter_count(shape: dict[str, Any], layers: int) -> int:
 
 
 def full_ft_bytes(shape: dict[str, Any], layers: int, micro_batch: int, seq_len: int) -> int:
-    """Weights + gradients + 2 AdamW moments in bf16 (8 B/param), plus activations with gradient
-    checkpointing: each layer's input kept, one layer recomputed, and the fp32 logits/loss."""
+    """fp32 master weights + fp32 gradients + 2 fp32 AdamW moments (16 B/param), plus activations
+    with gradient checkpointing: each layer's input kept (fp32: autocast leaves the residual stream
+    in the weights' dtype), one layer recomputed in bf16, and the fp32 logits/loss."""
     h, i, v = shape["hidden_size"], shape["intermediate_size"], shape["vocab_size"]
     tokens = micro_batch * seq_len
-    state = 8 * parameter_count(shape, layers)
-    kept_inputs = layers * tokens * h * 2
+    state = FULL_FT_BYTES_PER_PARAM * parameter_count(shape, layers)
+    kept_inputs = layers * tokens * h * 4
     one_layer = tokens * (6 * h + 3 * i) * 2 * 2
     logits = tokens * v * 4 * 3
     return state + kept_inputs + one_layer + logits + 2 * GiB  # + CUDA context, allocator slack
@@ -476,14 +478,14 @@ def main(argv: list[str] | None = None) -> int:
     if "full" in configs:
         need = full_ft_bytes(shape, layers, args.micro_batch, args.seq_len)
         if facts["gpu_bytes"] is None or args.full_layers is not None:
-            notes.append(f"full fine-tune: weights, gradients, AdamW moments in the model dtype; {full_layers} of {layers} layers")
+            notes.append(f"full fine-tune: fp32 master weights, gradients and AdamW moments, {dtype} compute; {full_layers} of {layers} layers")
         else:
             notes.append(
-                f"full fine-tune: bf16 weights + gradients + AdamW moments = 8 B/param (no fp32 master copy), estimated "
-                f"{need / GiB:.1f} GiB with activations at {layers} layers vs {0.9 * facts['gpu_bytes'] / GiB:.1f} GiB usable "
-                f"(90 % of {facts['gpu_bytes'] / GiB:.1f}): "
-                + (f"fits, all {layers} layers" if full_layers == layers else f"does not fit: {full_layers} layers")
-                + f"; fp32 master weights + moments (16 B/param) would need {16 * parameter_count(shape, layers) / GiB:.0f} GiB"
+                f"full fine-tune: fp32 master weights + fp32 gradients + fp32 AdamW moments = {FULL_FT_BYTES_PER_PARAM} B/param, "
+                f"bf16 compute; estimated {need / GiB:.1f} GiB with activations at {layers} layers vs "
+                f"{0.9 * facts['gpu_bytes'] / GiB:.1f} GiB usable (90 % of {facts['gpu_bytes'] / GiB:.1f}): "
+                + (f"fits, all {layers} layers" if full_layers == layers
+                   else f"does not fit: {full_layers} layers ({full_ft_bytes(shape, full_layers, args.micro_batch, args.seq_len) / GiB:.1f} GiB)")
             )
     print("\n".join(notes), flush=True)
 

@@ -81,17 +81,22 @@ def _decoder_layer_classes(model: nn.Module) -> set[str]:
     return set()
 
 
-def shard_model(model: nn.Module, dist: Dist) -> nn.Module:
-    """FSDP2: one `fully_shard` unit per decoder layer, then the root (embeddings, norm, head)."""
-    from torch.distributed.fsdp import fully_shard
+def shard_model(model: nn.Module, dist: Dist, compute_dtype: torch.dtype | None = None) -> nn.Module:
+    """FSDP2: one `fully_shard` unit per decoder layer, then the root (embeddings, norm, head).
 
+    `compute_dtype` (full fine-tuning in bf16): the shards stay fp32 master weights, each unit is
+    all-gathered and computed in `compute_dtype`, and gradients are reduce-scattered in fp32
+    (`MixedPrecisionPolicy(param_dtype=compute_dtype, reduce_dtype=float32)`)."""
+    from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+
+    policy = MixedPrecisionPolicy() if compute_dtype is None else MixedPrecisionPolicy(param_dtype=compute_dtype, reduce_dtype=torch.float32)
     layer_names = _decoder_layer_classes(model)
     layers = [m for m in model.modules() if type(m).__name__ in layer_names]
     if not layers:
         raise RuntimeError("could not find the model's decoder layers to shard (no `_no_split_modules`)")
     for layer in layers:
-        fully_shard(layer)
-    fully_shard(model)
+        fully_shard(layer, mp_policy=policy)
+    fully_shard(model, mp_policy=policy)
     return model
 
 

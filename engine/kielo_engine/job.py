@@ -324,8 +324,9 @@ def parse_job(obj: Any, job_dir: str, file: str = "job.json") -> Job:
     if output.save == "adapter" and adapter is None:
         r.fail("output.save", '"full" when `adapter` is null', output.save)
     if model.dtype == "fp16" and adapter is None:
-        # Full fine-tuning in fp16 needs fp32 master weights and loss scaling, which the engine
-        # does not do; LoRA weights are kept in fp32, so fp16 is allowed as an adapter's base.
+        # Full fine-tuning keeps fp32 master weights, but fp16 compute also needs loss scaling
+        # (small gradients underflow fp16's range), which the engine does not do. An fp16 base
+        # under a LoRA/QLoRA adapter (fp32 adapter weights) stays allowed, as before.
         r.fail("model.dtype", '"bf16" or "fp32" for full fine-tuning (fp16 only as the base of a LoRA/QLoRA adapter)', model.dtype)
     if output.save == "full" and adapter is not None and adapter.type == "qlora":
         r.fail("output.save", '"adapter" for QLoRA (merge the adapter into full weights with `kielo merge`)', output.save)

@@ -20,6 +20,11 @@ Deliberate choices (docs/engine.md, "Training loop"):
   with warmup = ceil(warmup_ratio · steps); the lr of step k (1-based) is lr·λ(k−1).
 - The DPO loss of a step is Σ per-pair loss / pairs of the step; TRL's mean per micro-batch ÷
   accumulation steps is the same when micro-batches are equal.
+- Full fine-tuning in bf16 keeps fp32 master weights (and so fp32 gradients and AdamW states) and
+  computes in bf16: `torch.autocast` in one process, FSDP2's `MixedPrecisionPolicy(param_dtype=bf16,
+  reduce_dtype=fp32)` under torchrun. Updating bf16 weights directly rounds away any step smaller
+  than half a bf16 ulp (2^-9 relative): at lr 1e-5 most weights would never move.
+  LoRA/QLoRA keep the frozen base in the job's dtype and the adapter in fp32 (peft).
 - The DPO reference runs in eval mode (no dropout): the adapter-disabled policy, the policy with
   the initial adapter loaded a second time as a frozen "ref" adapter (DPO after LoRA SFT — as TRL
   does), a frozen copy of the initial policy (full fine-tuning), or log-probs precomputed once.
@@ -122,13 +127,37 @@ def quant_dict(job: Job) -> dict[str, Any] | None:
     return {"type": q.type, "block_size": q.block_size, "double_quant": q.double_quant, "compute_dtype": q.compute_dtype}
 
 
+@dataclass(frozen=True)
+class Precision:
+    """How a job stores and computes. `param_dtype`: the trained (optimizer's) parameters and
+    their AdamW states; `compute_dtype`: matmuls and activations of forward and backward;
+    `load_dtype`: what the model's weights are loaded as."""
+
+    load_dtype: str
+    param_dtype: str
+    compute_dtype: str
+    # fp32 master weights computed in a lower precision (full fine-tuning in bf16): autocast or
+    # FSDP's mixed-precision policy, and the output rounded to the job's dtype. Not LoRA: its base
+    # is already in the compute dtype and peft handles the fp32 adapter itself.
+    master_weights: bool
+
+
+def precision_of(job: Job) -> Precision:
+    if job.adapter is None:
+        # Full fine-tuning: fp32 master weights whatever the job's dtype; the dtype is the compute.
+        return Precision(load_dtype="fp32", param_dtype="fp32", compute_dtype=job.model.dtype, master_weights=job.model.dtype != "fp32")
+    compute = job.adapter.quant.compute_dtype if job.adapter.quant is not None else job.model.dtype
+    # The frozen base stays in the job's dtype; peft keeps the adapter weights in fp32.
+    return Precision(load_dtype=job.model.dtype, param_dtype="fp32", compute_dtype=compute, master_weights=False)
+
+
 def load_policy(job: Job, device: torch.device) -> nn.Module:
     from .lora import apply_lora, load_adapter
     from .modeling import load_model
 
     model = load_model(
         job.model.path,
-        job.model.dtype,
+        precision_of(job).load_dtype,
         trust_remote_code=job.model.trust_remote_code,
         attn_implementation=job.model.attn_implementation,
         device=device,
@@ -249,6 +278,23 @@ class Trainer:
         self.is_dpo = job.method == "dpo"
         self.train_seconds = 0.0
         self.train_tokens = 0
+        self.precision = precision_of(job)
+        # One process computes in bf16 through autocast; under torchrun FSDP2's mixed-precision
+        # policy casts the shards instead (distributed.shard_model), so no autocast there.
+        self.autocast_dtype: torch.dtype | None = None
+        if self.precision.master_weights and not dist.enabled:
+            from .modeling import torch_dtype
+
+            self.autocast_dtype = torch_dtype(self.precision.compute_dtype)
+
+    def logits(self, model: nn.Module, inputs: dict[str, Any]) -> torch.Tensor:
+        """The forward pass in the compute dtype: the policy, its frozen copy and every reference
+        pass go through here, so reference and policy compute alike (DPO loss ln 2 at step 1).
+        Losses are computed outside, in fp32 (losses.py upcasts the logits)."""
+        if self.autocast_dtype is None:
+            return logits_of(model, inputs)
+        with torch.autocast(self.device.type, dtype=self.autocast_dtype):
+            return logits_of(model, inputs)
 
     # ---- setup --------------------------------------------------------------------------------
 
@@ -299,9 +345,12 @@ class Trainer:
         # Counts packed NF4 weights by their element count, so QLoRA reports the model's size.
         self.params_trainable, self.params_total = trainable_parameter_count(self.model)
         if self.dist.enabled:
-            shard_model(self.model, self.dist)
+            from .modeling import torch_dtype
+
+            compute = torch_dtype(self.precision.compute_dtype) if self.precision.master_weights else None
+            shard_model(self.model, self.dist, compute_dtype=compute)
             if self.reference is not None:
-                shard_model(self.reference, self.dist)
+                shard_model(self.reference, self.dist, compute_dtype=compute)
         self.model.train()
         self.neftune = None
         if job.neftune_alpha is not None:
@@ -348,10 +397,10 @@ class Trainer:
         inputs = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask}
         with torch.no_grad():
             if self.reference is not None:
-                logits = logits_of(self.reference, inputs)
+                logits = self.logits(self.reference, inputs)
             else:
                 with reference_mode(self.model, self.job.dpo.reference):
-                    logits = logits_of(self.model, inputs)
+                    logits = self.logits(self.model, inputs)
             logps = sequence_logps(logits, batch.input_ids, batch.completion_mask)
         return logps.chunk(2)
 
@@ -375,7 +424,7 @@ class Trainer:
         with torch.no_grad(), reference_mode(self.model, "precomputed"):
             for seqs, real in batches:
                 batch = data.collate_preference(seqs).to(self.device)
-                logits = logits_of(self.model, {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask})
+                logits = self.logits(self.model, {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask})
                 chosen, rejected = sequence_logps(logits, batch.input_ids, batch.completion_mask).chunk(2)
                 if real:
                     out[seqs, 0] = chosen.double().cpu()
@@ -404,7 +453,7 @@ class Trainer:
         from .losses import sft_loss_sum
 
         batch = self.train_data.collate_sft(seqs).to(self.device)
-        logits = logits_of(self.model, batch.model_inputs())
+        logits = self.logits(self.model, batch.model_inputs())
         loss_sum, _ = sft_loss_sum(logits, batch.labels)
         # FSDP averages gradients over ranks; × world turns that average back into the sum.
         (loss_sum * (self.dist.world / max(1, trained_in_step))).backward()
@@ -418,7 +467,7 @@ class Trainer:
         assert spec is not None
         batch = self.train_data.collate_preference(seqs).to(self.device)
         ref_chosen, ref_rejected = self.reference_logps(batch, self.ref_train)
-        logits = logits_of(self.model, {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask})
+        logits = self.logits(self.model, {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask})
         chosen, rejected = sequence_logps(logits, batch.input_ids, batch.completion_mask).chunk(2)
         chosen_len, rejected_len = completion_lengths(batch.completion_mask).chunk(2)
         losses, r_chosen, r_rejected = dpo_loss(
@@ -512,14 +561,14 @@ class Trainer:
             for seqs, real in batches:
                 if not self.is_dpo:
                     batch = data.collate_sft(seqs).to(self.device)
-                    loss_sum, counted = sft_loss_sum(logits_of(self.model, batch.model_inputs()), batch.labels)
+                    loss_sum, counted = sft_loss_sum(self.logits(self.model, batch.model_inputs()), batch.labels)
                     values = [float(loss_sum), counted, 0.0, 0.0, 0.0]
                 else:
                     spec = self.job.dpo
                     assert spec is not None
                     pbatch = data.collate_preference(seqs).to(self.device)
                     ref_c, ref_r = self.reference_logps(pbatch, self.ref_eval)
-                    logits = logits_of(self.model, {"input_ids": pbatch.input_ids, "attention_mask": pbatch.attention_mask})
+                    logits = self.logits(self.model, {"input_ids": pbatch.input_ids, "attention_mask": pbatch.attention_mask})
                     c, r = sequence_logps(logits, pbatch.input_ids, pbatch.completion_mask).chunk(2)
                     cl, rl = completion_lengths(pbatch.completion_mask).chunk(2)
                     losses, rc, rr = dpo_loss(c, r, ref_c, ref_r, beta=spec.beta, loss_type=spec.loss, label_smoothing=spec.label_smoothing, chosen_lengths=cl, rejected_lengths=rl)
@@ -565,6 +614,8 @@ class Trainer:
             self.neftune.remove()
             self.neftune = None
         state = full_model_state(self.model, trainable_only=adapter)
+        if not adapter and self.precision.master_weights:
+            state = self.in_job_dtype(state)
         if self.dist.is_main:
             parent = os.path.dirname(os.path.abspath(out))
             os.makedirs(parent, exist_ok=True)
@@ -576,6 +627,8 @@ class Trainer:
                 self.save_merged(state, tmp)
             else:
                 self.model.save_pretrained(tmp, state_dict=state)
+                if self.precision.master_weights:
+                    self.set_saved_dtype(tmp)
             for name in TOKENIZER_FILES + ("generation_config.json",):
                 src = os.path.join(job.model.path, name)
                 if os.path.isfile(src) and not os.path.exists(os.path.join(tmp, name)):
@@ -589,6 +642,43 @@ class Trainer:
                 shutil.rmtree(old, ignore_errors=True)
         self.dist.barrier()
         return out
+
+    def in_job_dtype(self, state: dict[str, Any]) -> dict[str, Any]:
+        """The fp32 master weights rounded once to the job's dtype: the output is as large as the
+        model the job started from; the exact fp32 weights stay in the checkpoints."""
+        from .modeling import torch_dtype
+
+        dtype = torch_dtype(self.job.model.dtype)
+        # Tied weights (lm_head = embed_tokens) share one tensor; cast each tensor once so they
+        # still do and save_pretrained writes the tied weight once, as before.
+        cast: dict[tuple[int, int, tuple[int, ...]], torch.Tensor] = {}
+        out: dict[str, Any] = {}
+        for name, value in state.items():
+            if torch.is_tensor(value) and value.is_floating_point():
+                key = (value.data_ptr(), value.storage_offset(), tuple(value.shape))
+                if key not in cast:
+                    cast[key] = value.to(dtype)
+                value = cast[key]
+            out[name] = value
+        return out
+
+    def set_saved_dtype(self, folder: str) -> None:
+        """save_pretrained writes the in-memory model's dtype (fp32) into config.json; the weights
+        written are in the job's dtype, so config.json says so (what from_pretrained loads by default)."""
+        import json
+
+        from .modeling import torch_dtype
+
+        path = os.path.join(folder, "config.json")
+        with open(path, encoding="utf-8") as f:
+            config = json.load(f)
+        name = str(torch_dtype(self.job.model.dtype)).removeprefix("torch.")
+        for key in ("dtype", "torch_dtype"):
+            if key in config:
+                config[key] = name
+        if "dtype" not in config and "torch_dtype" not in config:
+            config["dtype"] = name
+        atomic_write_bytes(path, (json.dumps(config, indent=2, sort_keys=True) + "\n").encode("utf-8"))
 
     def save_merged(self, adapter_state: dict[str, Any], out: str) -> None:
         """LoRA trained, full model wanted: merge the adapter into a fresh full-precision base."""
@@ -627,6 +717,8 @@ class Trainer:
             world_size=dist.world,
             device=str(self.device) if self.device.type == "cpu" else torch.cuda.get_device_name(self.device),
             dtype=job.model.dtype,
+            param_dtype=self.precision.param_dtype,
+            compute_dtype=self.precision.compute_dtype,
             params=self.params_total,
             trainable_params=self.params_trainable,
             resumed_from_step=start_step,

@@ -13,7 +13,11 @@ export interface StartEvent extends EngineEventBase {
   params?: number;
   trainable_params?: number;
   resumed_from_step?: number | null;
-  total_steps?: number;
+  steps?: number;
+  method?: string;
+  /** Full fine-tuning keeps fp32 master weights (`param_dtype`) and computes in `compute_dtype`. */
+  param_dtype?: string;
+  compute_dtype?: string;
 }
 
 export interface StepEvent extends EngineEventBase {

@@ -150,7 +150,7 @@ export function parseRecipe(raw: unknown, path: string): Recipe {
   }
   if (recipe.dtype === "fp16" && recipe.adapter.type === "none" && !recipe.init_adapter) {
     throw new KieloError(
-      `${path}: dtype: fp16 full fine-tuning would need loss scaling and fp32 master weights; use bf16 (or fp32), or an adapter`,
+      `${path}: dtype: fp16 full fine-tuning needs loss scaling, which the engine does not do; use bf16 (or fp32), or an adapter`,
     );
   }
   const base = dirname(resolve(path));

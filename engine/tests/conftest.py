@@ -15,8 +15,9 @@ TINY_MODEL = REPO_ROOT / "fixtures" / "models" / "stories260K" / "hf"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-# Deterministic CPU maths and fast tests on a 2-core machine.
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+# One torch thread: the tiny model gains nothing from more, and on a busy 2-core machine competing
+# threads make its matrix products 20–50 times slower.
+torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")

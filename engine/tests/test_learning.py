@@ -24,14 +24,6 @@ from kielo_engine.losses import sequence_logps, sft_loss_sum
 from kielo_engine.train import logits_of, run
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def held_out_sft_loss(model, data: CompiledData) -> float:
     total, count = 0.0, 0
     with torch.no_grad():

@@ -27,14 +27,6 @@ OPTIM = {"lr": 1e-5, "weight_decay": 0.0, "betas": [0.9, 0.999], "eps": 1e-8, "m
 SCHEDULE = [[[(4 * s + 2 * m) % 16, (4 * s + 2 * m + 1) % 16] for m in range(2)] for s in range(STEPS)]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def full_job(model_path, job_dir, dtype):
     job = base_job(model_path, job_dir, save_every_steps=2, keep_checkpoints=2, optim=OPTIM)
     job["model"] = dict(job["model"], dtype=dtype)

@@ -20,14 +20,6 @@ from kielo_engine.train import run
 STEPS = 9
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def make_job(job_dir, model_path):
     lora = {"type": "lora", "r": 4, "alpha": 8, "dropout": 0.2, "target_modules": "all-linear", "quant": None}
     job = base_job(model_path, job_dir, adapter=lora, neftune_alpha=5.0, save_every_steps=2, keep_checkpoints=2,

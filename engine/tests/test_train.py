@@ -22,15 +22,6 @@ from kielo_engine.losses import sft_loss_sum
 LORA = {"type": "lora", "r": 4, "alpha": 8, "dropout": 0.1, "target_modules": "all-linear", "quant": None}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Two threads on a shared 2-core box spin against each other and run ~20× slower.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def events_of(job_dir, type_):
     return [e for e in read_events(job_dir) if e["type"] == type_]
 

@@ -5,6 +5,7 @@
 import { Option, type Command } from "commander";
 import { KieloError } from "../util/errors.ts";
 import { createEngineBackend } from "./engine.ts";
+import { number } from "../cli/options.ts";
 import { createOpenAIBackend } from "./openai.ts";
 import type { DecodingSettings, GenerationBackend } from "./types.ts";
 
@@ -53,22 +54,6 @@ export function addBackendOptions(command: Command): Command {
     .addOption(new Option("--dtype <dtype>", "engine: weights dtype").choices(["bf16", "fp16", "fp32"]));
 }
 
-export function number(value: string, flag: string, options: { integer?: boolean; min?: number; max?: number } = {}): number {
-  const parsed = Number(value);
-  const bad =
-    value.trim() === "" ||
-    !Number.isFinite(parsed) ||
-    (options.integer === true && !Number.isInteger(parsed)) ||
-    (options.min !== undefined && parsed < options.min) ||
-    (options.max !== undefined && parsed > options.max);
-  if (bad) {
-    const range = [options.min !== undefined ? `≥ ${options.min}` : "", options.max !== undefined ? `≤ ${options.max}` : ""]
-      .filter(Boolean)
-      .join(" and ");
-    throw new KieloError(`${flag} must be ${options.integer ? "an integer" : "a number"}${range ? ` ${range}` : ""}, got ${JSON.stringify(value)}`);
-  }
-  return parsed;
-}
 
 export function decodingFromOptions(options: BackendCliOptions, stop: string[]): DecodingSettings {
   return {

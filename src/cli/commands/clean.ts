@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { cleanFile } from "../../clean/clean.ts";
 import { RULES, loadCleanConfig, type RuleName } from "../../clean/config.ts";
 import { showRows } from "../../clean/show.ts";
-import { number } from "../../generate/cli-options.ts";
+import { number } from "../options.ts";
 import { KieloError } from "../../util/errors.ts";
 
 interface CleanCliOptions {

@@ -19,6 +19,7 @@ import { finishRun, startRun } from "../../store/runs.ts";
 import { loadTokenizer, type LoadedTokenizer } from "../../tokenize/tokenizer-folder.ts";
 import { writeFileAtomic } from "../../util/atomic.ts";
 import { InputError, KieloError } from "../../util/errors.ts";
+import { number } from "../options.ts";
 import { Progress } from "../../util/progress.ts";
 
 interface GenerateOptions {
@@ -78,11 +79,11 @@ export function registerGenerate(program: Command): void {
 
 async function generateCommand(options: GenerateOptions): Promise<void> {
   const numbers = {
-    maxNewTokens: positiveInteger(options.maxNewTokens, "--max-new-tokens"),
-    batchSize: positiveInteger(options.batchSize, "--batch-size"),
-    seed: nonNegativeInteger(options.seed, "--seed"),
-    temperature: nonNegativeNumber(options.temperature, "--temperature"),
-    topP: nonNegativeNumber(options.topP, "--top-p"),
+    maxNewTokens: number(options.maxNewTokens, "--max-new-tokens", { integer: true, min: 1 }),
+    batchSize: number(options.batchSize, "--batch-size", { integer: true, min: 1 }),
+    seed: number(options.seed, "--seed", { integer: true, min: 0 }),
+    temperature: number(options.temperature, "--temperature", { min: 0 }),
+    topP: number(options.topP, "--top-p", { min: 0, max: 1 }),
   };
   const tokenizerDir = options.adapter && existsSync(join(options.adapter, "tokenizer.json")) ? options.adapter : options.model;
   const tokenizer = loadTokenizer(tokenizerDir);
@@ -189,22 +190,4 @@ function stopTokenIds(modelDir: string, tokenizer: LoadedTokenizer): number[] {
     for (const id of Array.isArray(value) ? value : [value]) if (typeof id === "number") ids.add(id);
   }
   return [...ids];
-}
-
-function positiveInteger(text: string, flag: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new KieloError(`${flag} must be a positive integer, got ${text}`);
-  return n;
-}
-
-function nonNegativeInteger(text: string, flag: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0) throw new KieloError(`${flag} must be a non-negative integer, got ${text}`);
-  return n;
-}
-
-function nonNegativeNumber(text: string, flag: string): number {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n < 0) throw new KieloError(`${flag} must be a non-negative number, got ${text}`);
-  return n;
 }

@@ -5,7 +5,7 @@
  */
 import { transaction, type Store } from "../../store/db.ts";
 import { finishRun, recordMetric, startRun } from "../../store/runs.ts";
-import type { IfevalResult } from "./evaluate.ts";
+import { toJsonReport, type IfevalResult } from "./evaluate.ts";
 
 export const IFEVAL_RUN_KIND = "eval-ifeval";
 
@@ -19,18 +19,8 @@ export interface StoredIfevalConfig {
 
 /** The run summary: everything of the JSON report but the per-prompt list. */
 export function ifevalSummary(result: IfevalResult): Record<string, unknown> {
-  return {
-    prompt_level_strict: result.prompt_level_strict,
-    instruction_level_strict: result.instruction_level_strict,
-    prompt_level_loose: result.prompt_level_loose,
-    instruction_level_loose: result.instruction_level_loose,
-    prompts: result.prompts,
-    instructions: result.instructions,
-    counts: result.counts,
-    ...(result.target_language === undefined ? {} : { target_language: result.target_language }),
-    per_category: result.per_category,
-    per_instruction: result.per_instruction,
-  };
+  const { per_prompt: _perPrompt, ...summary } = toJsonReport(result) as Record<string, unknown>;
+  return summary;
 }
 
 /** Store one evaluation; returns the run id. */

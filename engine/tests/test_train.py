@@ -106,6 +106,26 @@ def test_diverging_loss_is_a_nan_error_event(tmp_path, tiny_model_path):
     assert not (tmp_path / "model").exists()
 
 
+def test_out_of_memory_is_an_oom_error_event_with_a_hint(tmp_path, tiny_model_path, monkeypatch, capsys):
+    # The CPU cannot run out of GPU memory: the forward pass raises the error CUDA's allocator
+    # raises (torch.OutOfMemoryError, with its usual message), and the run must turn it into one
+    # `oom` event with advice, exit 1, and print no traceback.
+    import kielo_engine.train as train_module
+
+    def out_of_memory(self, model, inputs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB (GPU 0; 79.10 GiB total capacity)")
+
+    monkeypatch.setattr(train_module.Trainer, "logits", out_of_memory)
+    code, events = run_job(tmp_path, base_job(tiny_model_path, tmp_path), synthetic_sft(4, 1), [[[0], [1]]])
+    assert code == 1
+    error = events[-1]
+    assert error["type"] == "error" and error["kind"] == "oom", error
+    assert error["message"].startswith("out of GPU memory: CUDA out of memory. Tried to allocate 20.00 GiB")
+    assert "micro-batch" in error["hint"]
+    assert "Traceback" not in capsys.readouterr().err
+    assert not (tmp_path / "model").exists()
+
+
 def test_data_of_the_wrong_kind_is_a_bad_job(tmp_path, tiny_model_path):
     job = base_job(tiny_model_path, tmp_path, method="dpo", dpo={"beta": 0.1, "loss": "sigmoid", "label_smoothing": 0.0, "reference": "frozen-copy"})
     code, events = run_job(tmp_path, job, synthetic_sft(4, 1), [[[0], [1]]])

@@ -1,17 +1,10 @@
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { fixture, runAdapter, tempDir } from "./helpers.ts";
 
 const tmp = tempDir();
 after(tmp.cleanup);
-
-function write(name: string, text: string): string {
-  const path = join(tmp.dir, name);
-  writeFileSync(path, text);
-  return path;
-}
+const write = tmp.write;
 
 describe("messages adapter", () => {
   test("OpenAI layout: roles and contents kept, ids from the rows", async () => {

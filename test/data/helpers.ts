@@ -1,5 +1,5 @@
 /** Shared helpers for the data and mix tests: fixture paths, temporary folders, running adapters. */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,10 +20,18 @@ export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-/** A fresh temporary folder, removed by the returned cleanup function. */
-export function tempDir(): { dir: string; cleanup: () => void } {
+/** A fresh temporary folder, removed by `cleanup`; `write` puts a file in it and returns its path. */
+export function tempDir(): { dir: string; cleanup: () => void; write: (name: string, text: string) => string } {
   const dir = mkdtempSync(join(tmpdir(), "kielo-data-test-"));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    write(name, text) {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      return path;
+    },
+  };
 }
 
 export interface AdapterRun {

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { formatFromPath, readRows } from "../../src/data/readers/index.ts";
@@ -8,12 +7,7 @@ import { collect, fixture, tempDir } from "./helpers.ts";
 
 const tmp = tempDir();
 after(tmp.cleanup);
-
-function write(name: string, text: string): string {
-  const path = join(tmp.dir, name);
-  writeFileSync(path, text);
-  return path;
-}
+const write = tmp.write;
 
 describe("readRows: JSONL", () => {
   test("reads every line with its line number", async () => {

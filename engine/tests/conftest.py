@@ -5,8 +5,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-import torch
+import sys
+from pathlib import Path as _Path
+
+# The engine under test is this checkout's, whatever `kielo_engine` the environment has installed
+# (several checkouts can share one virtual environment).
+sys.path.insert(0, str(_Path(__file__).resolve().parents[1]))
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TINY_MODEL = REPO_ROOT / "fixtures" / "models" / "stories260K" / "hf"

@@ -14,6 +14,14 @@ every optimizer step, decided by TypeScript) and turns a list of sequence indice
   it forms a segment of its own that no real token can see.
 - Preference: chosen rows first, then rejected rows (TRL's order), right-padded, with the
   completion mask = trained flags.
+- Flat (`collate_flat`, the GPU fast path): every document of the micro-batch one after another
+  in ONE row, no padding at all, positions restarting at 0 per document, and the document
+  boundaries as cumulative lengths (`cu_seqlens`) for varlen attention. Packing then only decides
+  which documents share a micro-batch, and nothing is computed for padding.
+
+Every layout also gives its `Targets`: for each trained token, the (row, column) whose output
+predicts it, its id, and which sequence of the batch it belongs to — the loss is computed on
+those positions only (forward.py), never on full-vocabulary logits of every position.
 """
 
 from __future__ import annotations
@@ -52,6 +60,49 @@ def _map(path: str, dtype: np.dtype, expected_len: int | None = None) -> np.ndar
 
 
 @dataclass
+class Targets:
+    """The trained tokens of a batch: output position (rows[i], cols[i]) predicts token ids[i],
+    which belongs to sequence seq[i] of the batch (preference batches: row order, chosen first)."""
+
+    rows: torch.Tensor  # [n] long
+    cols: torch.Tensor  # [n] long
+    ids: torch.Tensor  # [n] long
+    seq: torch.Tensor  # [n] long
+
+    def __len__(self) -> int:
+        return int(self.ids.numel())
+
+    def to(self, device: torch.device) -> Targets:
+        return Targets(*(t.to(device, non_blocking=True) for t in (self.rows, self.cols, self.ids, self.seq)))
+
+    @staticmethod
+    def from_mask(input_ids: torch.Tensor, trained: torch.Tensor) -> Targets:
+        """From a [B, L] mask of trained tokens aligned with the input (not shifted)."""
+        rows, cols = torch.nonzero(trained[:, 1:] != 0, as_tuple=True)
+        return Targets(rows, cols, input_ids[rows, cols + 1], rows)
+
+
+@dataclass
+class ModelBatch:
+    """What the forward pass takes, whatever the layout: the model's inputs, the trained tokens,
+    how many sequences (SFT: documents/packs; preference: 2 × pairs, chosen first) and real tokens."""
+
+    inputs: dict[str, Any]
+    targets: Targets
+    sequences: int
+    tokens: int
+    pair_indices: list[int]
+
+    @property
+    def pairs(self) -> int:
+        return len(self.pair_indices)
+
+    def to(self, device: torch.device) -> ModelBatch:
+        inputs = {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in self.inputs.items()}
+        return ModelBatch(inputs, self.targets.to(device), self.sequences, self.tokens, self.pair_indices)
+
+
+@dataclass
 class SftBatch:
     input_ids: torch.Tensor  # [B, L] long
     labels: torch.Tensor  # [B, L] long, −100 = not a target
@@ -81,6 +132,10 @@ class SftBatch:
             inputs["position_ids"] = self.position_ids
         return inputs
 
+    def model_batch(self) -> ModelBatch:
+        targets = Targets.from_mask(self.input_ids, self.labels != IGNORE_INDEX)
+        return ModelBatch(self.model_inputs(), targets, self.input_ids.shape[0], self.tokens, [])
+
 
 @dataclass
 class PreferenceBatch:
@@ -102,6 +157,59 @@ class PreferenceBatch:
             self.pair_indices,
             self.tokens,
         )
+
+    def model_inputs(self) -> dict[str, Any]:
+        return {"input_ids": self.input_ids, "attention_mask": self.attention_mask}
+
+    def model_batch(self) -> ModelBatch:
+        targets = Targets.from_mask(self.input_ids, self.completion_mask)
+        return ModelBatch(self.model_inputs(), targets, self.input_ids.shape[0], self.tokens, self.pair_indices)
+
+
+@dataclass
+class FlatBatch:
+    """A micro-batch as one row of concatenated documents for varlen attention (no padding).
+    For preference data the documents are the chosen replies of `pair_indices`, then the
+    rejected ones, so sequence i < pairs is a chosen and pairs + i the matching rejected."""
+
+    input_ids: torch.Tensor  # [1, T] long
+    position_ids: torch.Tensor  # [1, T] long, restarting at 0 per document
+    cu_seqlens: torch.Tensor  # [D + 1] int32, document boundaries in the row
+    max_length: int  # longest document
+    targets: Targets
+    sequences: int  # SFT: sequences (documents or packs) of the micro-batch; preference: 2 × pairs
+    pair_indices: list[int]
+    tokens: int
+
+    @property
+    def pairs(self) -> int:
+        return len(self.pair_indices)
+
+    def to(self, device: torch.device) -> FlatBatch:
+        return FlatBatch(
+            self.input_ids.to(device, non_blocking=True),
+            self.position_ids.to(device, non_blocking=True),
+            self.cu_seqlens.to(device, non_blocking=True),
+            self.max_length,
+            self.targets.to(device),
+            self.sequences,
+            self.pair_indices,
+            self.tokens,
+        )
+
+    def model_batch(self) -> ModelBatch:
+        return ModelBatch(self.model_inputs(), self.targets, self.sequences, self.tokens, self.pair_indices)
+
+    def model_inputs(self) -> dict[str, Any]:
+        # The names transformers' attention functions take for varlen (FlashAttentionKwargs).
+        return {
+            "input_ids": self.input_ids,
+            "position_ids": self.position_ids,
+            "cu_seq_lens_q": self.cu_seqlens,
+            "cu_seq_lens_k": self.cu_seqlens,
+            "max_length_q": self.max_length,
+            "max_length_k": self.max_length,
+        }
 
 
 class CompiledData:
@@ -272,6 +380,55 @@ class CompiledData:
             attention[i, : len(ids)] = 1
             completion[i, : len(ids)] = torch.from_numpy(trained.astype(np.int64))
         return PreferenceBatch(input_ids, attention, completion, list(pairs), int(attention.sum()))
+
+
+    def model_batch(self, seqs: list[int], *, flat: bool) -> ModelBatch:
+        """The batch of these sequences in the flat layout (varlen) or as padded/packed rows."""
+        if flat:
+            return self.collate_flat(seqs).model_batch()
+        if self.kind == "preference":
+            return self.collate_preference(seqs).model_batch()
+        return self.collate_sft(seqs).model_batch()
+
+    def collate_flat(self, seqs: list[int]) -> FlatBatch:
+        """The sequences' documents in one row (preference: chosen documents, then rejected)."""
+        if self.kind == "preference":
+            doc_ids = [2 * k for k in seqs] + [2 * k + 1 for k in seqs]
+            doc_seq = list(range(len(doc_ids)))
+            pair_indices = list(seqs)
+        else:
+            doc_ids, doc_seq = [], []
+            for i, s in enumerate(seqs):
+                for d in self.sequence_docs(s):
+                    doc_ids.append(d)
+                    doc_seq.append(i)
+            pair_indices = []
+        starts = np.asarray([self.docs[d] for d in doc_ids], dtype=np.int64)
+        lengths = np.asarray([self.docs[d + 1] for d in doc_ids], dtype=np.int64) - starts
+        ids = np.concatenate([np.asarray(self.tokens[a : a + n], dtype=np.int64) for a, n in zip(starts, lengths)])
+        trained = np.concatenate([np.asarray(self.trained[a : a + n], dtype=np.bool_) for a, n in zip(starts, lengths)])
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        positions = np.arange(len(ids), dtype=np.int64) - np.repeat(offsets[:-1], lengths)
+        # A document's first token is never trained (§2), so a target's predicting position
+        # (p − 1) is always inside the same document.
+        target_pos = np.flatnonzero(trained)
+        seq_of_token = np.repeat(np.asarray(doc_seq, dtype=np.int64), lengths)
+        targets = Targets(
+            rows=torch.zeros(len(target_pos), dtype=torch.long),
+            cols=torch.from_numpy(target_pos - 1),
+            ids=torch.from_numpy(ids[target_pos]),
+            seq=torch.from_numpy(seq_of_token[target_pos]),
+        )
+        return FlatBatch(
+            input_ids=torch.from_numpy(ids).unsqueeze(0),
+            position_ids=torch.from_numpy(positions).unsqueeze(0),
+            cu_seqlens=torch.from_numpy(offsets.astype(np.int32)),
+            max_length=int(lengths.max()),
+            targets=targets,
+            sequences=len(seqs) if self.kind == "sft" else 2 * len(seqs),
+            pair_indices=pair_indices,
+            tokens=len(ids),
+        )
 
 
 # ---- schedule ---------------------------------------------------------------------------------

@@ -288,7 +288,7 @@ def parse_job(obj: Any, job_dir: str, file: str = "job.json") -> Job:
         path=model_r.string("path"),
         dtype=model_r.string("dtype", DTYPES),
         trust_remote_code=model_r.boolean("trust_remote_code", default=False),
-        attn_implementation=model_r.optional_string("attn_implementation") or "sdpa",
+        attn_implementation=model_r.optional_string("attn_implementation") or "auto",
     )
     adapter = _read_adapter(r.child("adapter", required=False))
     init_adapter = r.optional_string("init_adapter")

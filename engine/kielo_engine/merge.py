@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
-import tempfile
 
 import torch
 
@@ -22,29 +20,7 @@ from .errors import EngineError
 from .generate import emit
 from .lora import load_adapter
 from .modeling import load_model
-
-TOKENIZER_FILES = (
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "tokenizer.model",
-    "special_tokens_map.json",
-    "added_tokens.json",
-    "vocab.json",
-    "vocab.txt",
-    "merges.txt",
-    "chat_template.jinja",
-    "chat_template.json",
-)
-
-
-def copy_tokenizer_files(source: str, destination: str) -> list[str]:
-    copied = []
-    for name in TOKENIZER_FILES:
-        path = os.path.join(source, name)
-        if os.path.isfile(path):
-            shutil.copyfile(path, os.path.join(destination, name))
-            copied.append(name)
-    return copied
+from .outputs import atomic_folder, copy_tokenizer_files
 
 
 def merge_adapter(base_dir: str, adapter_dir: str, out_dir: str, *, dtype: str) -> None:
@@ -54,20 +30,10 @@ def merge_adapter(base_dir: str, adapter_dir: str, out_dir: str, *, dtype: str) 
     model = load_model(base_dir, dtype)
     model = load_adapter(model, adapter_dir, trainable=False)
     merged = model.merge_and_unload()
-    parent = os.path.dirname(out_dir)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.tmp-", dir=parent)
-    try:
-        with torch.no_grad():
-            merged.save_pretrained(tmp, safe_serialization=True)
+    with atomic_folder(out_dir) as tmp, torch.no_grad():
+        merged.save_pretrained(tmp, safe_serialization=True)
         copy_tokenizer_files(base_dir, tmp)
         copy_tokenizer_files(adapter_dir, tmp)
-        if os.path.isdir(out_dir):
-            os.rmdir(out_dir)  # empty, checked above
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def main(argv: list[str]) -> int:

@@ -3,121 +3,63 @@
     run(job_dir)
       load and check the job, data and schedule            (job.py, data.py)
       load the model, add LoRA/QLoRA, NEFTune, the DPO reference
+      choose the attention and the batch layout             (forward.py)
       shard with FSDP2 under torchrun                       (distributed.py)
-      AdamW + warmup/cosine|linear|constant schedule
+      AdamW + warmup/cosine|linear|constant schedule        (optim.py)
       resume from the last complete checkpoint              (checkpoint.py)
       for each optimizer step of the schedule:
-          forward/backward every micro-batch of this rank, loss = Σ token NLL / trained tokens
-          of the whole step (all micro-batches, all ranks), or Σ pair loss / pairs for DPO
-          clip, step, log; eval / checkpoint when due; stop cleanly on SIGINT/SIGTERM
-      write the model or adapter in Hugging Face format     (atomically)
+          forward/backward every micro-batch of this rank through the objective
+          (sft.py: Σ token NLL / trained tokens of the whole step; dpo.py: Σ pair loss / pairs)
+          clip, step, log; eval / checkpoint when due; stop cleanly on SIGINT/SIGTERM (stop.py)
+      write the model or adapter in Hugging Face format     (outputs.py, precision.py)
 
-Deliberate choices (docs/engine.md, "Training loop"):
-- Weight decay applies to matrices only: parameters with fewer than 2 dimensions (biases, norm
-  scales) are not decayed — what transformers' Trainer does by name (bias, LayerNorm), decided
-  here by shape so it holds for every architecture (RMSNorm, Gemma norms …).
-- The learning-rate schedules are transformers' `get_{cosine,linear,constant}_schedule_with_warmup`
-  with warmup = ceil(warmup_ratio · steps); the lr of step k (1-based) is lr·λ(k−1).
-- The DPO loss of a step is Σ per-pair loss / pairs of the step; TRL's mean per micro-batch ÷
-  accumulation steps is the same when micro-batches are equal.
-- Full fine-tuning in bf16 keeps fp32 master weights (and so fp32 gradients and AdamW states) and
-  computes in bf16: `torch.autocast` in one process, FSDP2's `MixedPrecisionPolicy(param_dtype=bf16,
-  reduce_dtype=fp32)` under torchrun. Updating bf16 weights directly rounds away any step smaller
-  than half a bf16 ulp (2^-9 relative): at lr 1e-5 most weights would never move.
-  LoRA/QLoRA keep the frozen base in the job's dtype and the adapter in fp32 (peft).
-- The DPO reference runs in eval mode (no dropout): the adapter-disabled policy, the policy with
-  the initial adapter loaded a second time as a frozen "ref" adapter (DPO after LoRA SFT — as TRL
-  does), a frozen copy of the initial policy (full fine-tuning), or log-probs precomputed once.
+The objectives only see `token_logps(model, batch)`: the log-probabilities of the trained tokens
+(forward.py), computed in the job's compute dtype (autocast for fp32 master weights,
+precision.py) and reduced in fp32. Per-step sums stay on the device until the one all-reduce at
+the end of the step, so a step synchronises with the host once.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 import os
 import random
 import resource
-import shutil
-import signal
 import sys
+import tempfile
 import time
 import traceback
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from . import checkpoint
-from .data import CompiledData, PreferenceBatch, Schedule, eval_batches, read_schedule
+from .data import CompiledData, ModelBatch, Schedule, eval_batches, read_schedule
 from .distributed import Dist, full_model_state, full_state, init_distributed, load_full_state, set_gradient_sync, shard_model
+from .dpo import REF_ADAPTER, DpoObjective, DpoReference
 from .errors import EngineError
 from .events import EventLog
+from .forward import VARLEN_ATTENTION, choose_attention, register_varlen_attention, token_logps
 from .job import Job, load_job
+from .lora import apply_lora, load_adapter, trainable_parameter_count
+from .modeling import load_model, read_json, torch_dtype
+from .optim import make_optimizer, make_scheduler
+from .outputs import TOKENIZER_FILES, atomic_folder, copy_model_files
+from .precision import cast_floating, precision_of, write_config_dtype
+from .sft import SftObjective
+from .stop import StopRequest
 
-TOKENIZER_FILES = (
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-    "tokenizer.model",
-    "added_tokens.json",
-    "vocab.json",
-    "merges.txt",
-    "chat_template.jinja",
-    "chat_template.json",
-)
-REF_ADAPTER = "ref"
-
-# ---- seeds, schedules, optimizer --------------------------------------------------------------
+# ---- seeds, model -----------------------------------------------------------------------------
 
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)  # also seeds every CUDA device
-
-
-def warmup_steps(job: Job) -> int:
-    return math.ceil(job.steps * job.optim.warmup_ratio)
-
-
-def lr_lambda(schedule: str, warmup: int, total: int) -> Callable[[int], float]:
-    """transformers' get_{cosine,linear,constant}_schedule_with_warmup, λ(current_step)."""
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return step / max(1, warmup)
-        if schedule == "constant":
-            return 1.0
-        if schedule == "linear":
-            return max(0.0, (total - step) / max(1, total - warmup))
-        progress = (step - warmup) / max(1, total - warmup)
-        return max(0.0, 0.5 * (1.0 + math.cos(math.pi * 2.0 * 0.5 * progress)))
-
-    return factor
-
-
-def make_optimizer(model: nn.Module, job: Job, device: torch.device) -> torch.optim.AdamW:
-    decay, no_decay = [], []
-    for p in model.parameters():
-        if p.requires_grad:
-            (decay if p.dim() >= 2 else no_decay).append(p)
-    groups = [{"params": decay, "weight_decay": job.optim.weight_decay}]
-    if no_decay:
-        groups.append({"params": no_decay, "weight_decay": 0.0})
-    return torch.optim.AdamW(
-        groups,
-        lr=job.optim.lr,
-        betas=job.optim.betas,
-        eps=job.optim.eps,
-        fused=device.type == "cuda",
-    )
-
-
-# ---- model ------------------------------------------------------------------------------------
 
 
 def quant_dict(job: Job) -> dict[str, Any] | None:
@@ -127,39 +69,12 @@ def quant_dict(job: Job) -> dict[str, Any] | None:
     return {"type": q.type, "block_size": q.block_size, "double_quant": q.double_quant, "compute_dtype": q.compute_dtype}
 
 
-@dataclass(frozen=True)
-class Precision:
-    """How a job stores and computes. `param_dtype`: the trained (optimizer's) parameters and
-    their AdamW states; `compute_dtype`: matmuls and activations of forward and backward;
-    `load_dtype`: what the model's weights are loaded as."""
-
-    load_dtype: str
-    param_dtype: str
-    compute_dtype: str
-    # fp32 master weights computed in a lower precision (full fine-tuning in bf16): autocast or
-    # FSDP's mixed-precision policy, and the output rounded to the job's dtype. Not LoRA: its base
-    # is already in the compute dtype and peft handles the fp32 adapter itself.
-    master_weights: bool
-
-
-def precision_of(job: Job) -> Precision:
-    if job.adapter is None:
-        # Full fine-tuning: fp32 master weights whatever the job's dtype; the dtype is the compute.
-        return Precision(load_dtype="fp32", param_dtype="fp32", compute_dtype=job.model.dtype, master_weights=job.model.dtype != "fp32")
-    compute = job.adapter.quant.compute_dtype if job.adapter.quant is not None else job.model.dtype
-    # The frozen base stays in the job's dtype; peft keeps the adapter weights in fp32.
-    return Precision(load_dtype=job.model.dtype, param_dtype="fp32", compute_dtype=compute, master_weights=False)
-
-
-def load_policy(job: Job, device: torch.device) -> nn.Module:
-    from .lora import apply_lora, load_adapter
-    from .modeling import load_model
-
+def load_policy(job: Job, device: torch.device, attn_implementation: str) -> nn.Module:
     model = load_model(
         job.model.path,
         precision_of(job).load_dtype,
         trust_remote_code=job.model.trust_remote_code,
-        attn_implementation=job.model.attn_implementation,
+        attn_implementation=attn_implementation,
         device=device,
         quant=quant_dict(job),
     )
@@ -182,78 +97,6 @@ def load_policy(job: Job, device: torch.device) -> nn.Module:
     )
 
 
-@contextlib.contextmanager
-def reference_mode(model: nn.Module, reference: str) -> Iterator[None]:
-    """The policy as its own DPO reference: adapter off, or the frozen "ref" adapter active."""
-    was_training = model.training
-    model.eval()
-    try:
-        if reference == "adapter-disabled" and REF_ADAPTER in getattr(model, "peft_config", {}):
-            model.set_adapter(REF_ADAPTER, inference_mode=True)
-            try:
-                yield
-            finally:
-                model.set_adapter("default")
-        elif reference == "adapter-disabled":
-            with model.disable_adapter():
-                yield
-        else:
-            yield
-    finally:
-        model.train(was_training)
-
-
-def logits_of(model: nn.Module, inputs: dict[str, Any]) -> torch.Tensor:
-    return model(**inputs, use_cache=False).logits
-
-
-# ---- the state of a run -----------------------------------------------------------------------
-
-
-@dataclass
-class StopRequest:
-    """Set by SIGINT/SIGTERM; the loop finishes the current step, checkpoints and stops."""
-
-    requested: bool = False
-    signal_name: str = ""
-    previous: dict[int, Any] = field(default_factory=dict)
-
-    def install(self) -> None:
-        def handler(signum: int, _frame: Any) -> None:
-            self.requested = True
-            self.signal_name = signal.Signals(signum).name
-            # A second signal stops at once (the default action).
-            signal.signal(signum, signal.SIG_DFL)
-
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            self.previous[signum] = signal.signal(signum, handler)
-
-    def uninstall(self) -> None:
-        for signum, previous in self.previous.items():
-            signal.signal(signum, previous)
-        self.previous.clear()
-
-
-@dataclass
-class StepTotals:
-    """Sums over this rank's micro-batches of one step; summed over ranks before logging."""
-
-    loss_sum: float = 0.0
-    tokens: int = 0
-    rewards_chosen: float = 0.0
-    rewards_rejected: float = 0.0
-    correct: float = 0.0
-    pairs: int = 0
-    extra: dict[str, float] = field(default_factory=dict)
-
-    def as_list(self) -> list[float]:
-        return [self.loss_sum, self.tokens, self.rewards_chosen, self.rewards_rejected, self.correct, self.pairs]
-
-    @staticmethod
-    def from_list(v: list[float]) -> StepTotals:
-        return StepTotals(v[0], int(v[1]), v[2], v[3], v[4], int(v[5]))
-
-
 def peak_memory(device: torch.device) -> tuple[int, str]:
     """GPU: torch.cuda.max_memory_allocated (tensors only). CPU: the process's peak RSS."""
     if device.type == "cuda":
@@ -262,20 +105,10 @@ def peak_memory(device: torch.device) -> tuple[int, str]:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024, "cpu-max-rss"
 
 
-def atomic_write_bytes(path: str, data: bytes) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 class Trainer:
     def __init__(self, job: Job, dist: Dist, events: EventLog, stop: StopRequest):
         self.job, self.dist, self.events, self.stop = job, dist, events, stop
         self.device = dist.device
-        self.is_dpo = job.method == "dpo"
         self.train_seconds = 0.0
         self.train_tokens = 0
         self.precision = precision_of(job)
@@ -283,25 +116,24 @@ class Trainer:
         # policy casts the shards instead (distributed.shard_model), so no autocast there.
         self.autocast_dtype: torch.dtype | None = None
         if self.precision.master_weights and not dist.enabled:
-            from .modeling import torch_dtype
-
             self.autocast_dtype = torch_dtype(self.precision.compute_dtype)
 
-    def logits(self, model: nn.Module, inputs: dict[str, Any]) -> torch.Tensor:
+    def token_logps(self, model: nn.Module, batch: ModelBatch) -> Tensor:
         """The forward pass in the compute dtype: the policy, its frozen copy and every reference
-        pass go through here, so reference and policy compute alike (DPO loss ln 2 at step 1).
-        Losses are computed outside, in fp32 (losses.py upcasts the logits)."""
-        if self.autocast_dtype is None:
-            return logits_of(model, inputs)
-        with torch.autocast(self.device.type, dtype=self.autocast_dtype):
-            return logits_of(model, inputs)
+        pass go through here, so reference and policy compute alike (DPO loss ln 2 at step 1)."""
+        autocast = nullcontext() if self.autocast_dtype is None else torch.autocast(self.device.type, dtype=self.autocast_dtype)
+        with autocast:
+            return token_logps(model, batch.inputs, batch.targets)
+
+    def batch(self, data: CompiledData, seqs: list[int]) -> ModelBatch:
+        return data.model_batch(seqs, flat=self.flat).to(self.device)
 
     # ---- setup --------------------------------------------------------------------------------
 
     def load_data(self) -> None:
         job = self.job
         self.train_data = CompiledData(job.train_data_dir)
-        want = "preference" if self.is_dpo else "sft"
+        want = "preference" if job.method == "dpo" else "sft"
         if self.train_data.kind != want:
             raise EngineError("bad-job", f"{job.train_data_dir}: method \"{job.method}\" needs data of kind \"{want}\", the manifest says \"{self.train_data.kind}\"")
         self.schedule: Schedule = read_schedule(job.schedule_path, self.train_data.sequences)
@@ -325,9 +157,22 @@ class Trainer:
         elif job.eval is not None:
             raise EngineError("bad-job", f"job.json: field `eval` is set but {job.eval_data_dir} does not exist")
 
+    def choose_attention(self) -> str:
+        config = read_json(os.path.join(self.job.model.path, "config.json")) if os.path.isfile(os.path.join(self.job.model.path, "config.json")) else {}
+        try:
+            attention, self.flat, self.attention_note = choose_attention(
+                self.job.model.attn_implementation, config, self.device, torch_dtype(self.precision.compute_dtype)
+            )
+        except ValueError as err:
+            raise EngineError("bad-job", f"job.json: field `model.attn_implementation`: {err}", "use \"auto\" or \"sdpa\"") from None
+        if attention == VARLEN_ATTENTION:
+            register_varlen_attention()
+        return attention
+
     def load_models(self) -> None:
         job = self.job
-        self.model = load_policy(job, self.device)
+        attention = self.choose_attention()
+        self.model = load_policy(job, self.device, attention)
         vocab = self.model.get_input_embeddings().num_embeddings
         self.train_data.check_vocab(vocab)
         if self.eval_data is not None:
@@ -335,33 +180,33 @@ class Trainer:
         if job.gradient_checkpointing:
             self.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         self.model.config.use_cache = False
-        self.reference: nn.Module | None = None
-        if self.is_dpo and job.dpo is not None and job.dpo.reference == "frozen-copy":
-            self.reference = copy.deepcopy(self.model).eval()
-            for p in self.reference.parameters():
+        frozen: nn.Module | None = None
+        if job.dpo is not None and job.dpo.reference == "frozen-copy":
+            frozen = copy.deepcopy(self.model).eval()
+            for p in frozen.parameters():
                 p.requires_grad_(False)
-        from .lora import trainable_parameter_count
-
         # Counts packed NF4 weights by their element count, so QLoRA reports the model's size.
         self.params_trainable, self.params_total = trainable_parameter_count(self.model)
         if self.dist.enabled:
-            from .modeling import torch_dtype
-
             compute = torch_dtype(self.precision.compute_dtype) if self.precision.master_weights else None
             shard_model(self.model, self.dist, compute_dtype=compute)
-            if self.reference is not None:
-                shard_model(self.reference, self.dist, compute_dtype=compute)
+            if frozen is not None:
+                shard_model(frozen, self.dist, compute_dtype=compute)
         self.model.train()
         self.neftune = None
         if job.neftune_alpha is not None:
             from .neftune import attach_neftune
 
             self.neftune = attach_neftune(self.model, job.neftune_alpha)
+        if job.dpo is not None:
+            self.reference = DpoReference(job.dpo.reference, self.token_logps, frozen)
+            self.objective: SftObjective | DpoObjective = DpoObjective(job.dpo, self.token_logps, self.dist.world, self.reference)
+        else:
+            self.objective = SftObjective(self.token_logps, self.dist.world)
 
     def make_optimizer(self) -> None:
-        job = self.job
-        self.optimizer = make_optimizer(self.model, job, self.device)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(job.optim.schedule, warmup_steps(job), job.steps))
+        self.optimizer = make_optimizer(self.model, self.job, self.device)
+        self.scheduler = make_scheduler(self.optimizer, self.job)
 
     def resume(self) -> int:
         ckpt_dir = self.job.checkpoints_dir
@@ -385,125 +230,50 @@ class Trainer:
             seed_everything(self.job.seed + 1000 * self.dist.rank + step)
         return int(state["step"])
 
-    # ---- DPO reference log-probs --------------------------------------------------------------
-
-    def reference_logps(self, batch: PreferenceBatch, stored: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-        from .losses import sequence_logps
-
-        assert self.job.dpo is not None
-        if stored is not None:
-            ref = stored[batch.pair_indices].to(self.device, torch.float32)
-            return ref[:, 0], ref[:, 1]
-        inputs = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask}
-        with torch.no_grad():
-            if self.reference is not None:
-                logits = self.logits(self.reference, inputs)
-            else:
-                with reference_mode(self.model, self.job.dpo.reference):
-                    logits = self.logits(self.model, inputs)
-            logps = sequence_logps(logits, batch.input_ids, batch.completion_mask)
-        return logps.chunk(2)
-
-    def precompute_reference(self, data: CompiledData, name: str, resumed_from: int) -> torch.Tensor:
-        """One pass of the initial policy over every pair; stored as float64 [pairs, 2] (chosen,
-        rejected) in the job folder and reused by a resumed run."""
-        from .losses import sequence_logps
-
-        path = os.path.join(self.job.dir, name)
-        pairs = data.sequences
-        if os.path.isfile(path) and os.path.getsize(path) == pairs * 2 * 8:
-            return torch.from_numpy(np.fromfile(path, dtype="<f8").reshape(pairs, 2).copy())
-        if resumed_from > 0:
-            raise EngineError(
-                "bad-job",
-                f"{path} is missing or has the wrong size, but the run resumes from step {resumed_from}: the reference must be the policy before step 1",
-                f"remove {self.job.checkpoints_dir} to start the run over",
+    def precompute_reference(self, start_step: int) -> None:
+        """DPO with `precomputed` reference: one pass of the initial policy before step 1."""
+        for split, data, name in (("train", self.train_data, "ref_logps.bin"), ("eval", self.eval_data, "ref_logps.eval.bin")):
+            if data is None:
+                continue
+            self.reference.stored[split] = self.reference.precompute(
+                self.model, data, os.path.join(self.job.dir, name), self.unscheduled_batches(data),
+                self.dist.sum, self.dist.is_main, start_step, self.job.checkpoints_dir,
             )
-        batches = self.rank_batches(eval_batches(data, self.schedule.largest_micro_batch()))
-        out = torch.zeros(pairs, 2, dtype=torch.float64)
-        with torch.no_grad(), reference_mode(self.model, "precomputed"):
-            for seqs, real in batches:
-                batch = data.collate_preference(seqs).to(self.device)
-                logits = self.logits(self.model, {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask})
-                chosen, rejected = sequence_logps(logits, batch.input_ids, batch.completion_mask).chunk(2)
-                if real:
-                    out[seqs, 0] = chosen.double().cpu()
-                    out[seqs, 1] = rejected.double().cpu()
-        if self.dist.enabled:  # each rank filled its own pairs, zeros elsewhere
-            out = torch.tensor(self.dist.sum(out.flatten().tolist()), dtype=torch.float64).reshape(pairs, 2)
-        if self.dist.is_main:
-            atomic_write_bytes(path, out.numpy().astype("<f8").tobytes())
-        self.dist.barrier()
-        return out
+            self.dist.barrier()
 
-    def rank_batches(self, batches: list[list[int]]) -> list[tuple[list[int], bool]]:
-        """This rank's share of unscheduled batches (eval, reference pass). Under FSDP every rank
-        must run the same number of forwards, so short ranks repeat a batch and discard it."""
+    def unscheduled_batches(self, data: CompiledData) -> list[tuple[ModelBatch, bool]]:
+        """This rank's share of held-out or reference batches (no schedule: in order). Under FSDP
+        every rank must run the same number of forwards, so short ranks repeat a batch, not real."""
+        batches = eval_batches(data, self.schedule.largest_micro_batch())
         W, r = self.dist.world, self.dist.rank
-        rounds = math.ceil(len(batches) / W)
         mine = []
-        for i in range(rounds):
+        for i in range(math.ceil(len(batches) / W)):
             k = i * W + r
             mine.append((batches[k], True) if k < len(batches) else (batches[0], False))
-        return mine
-
-    # ---- one micro-batch ----------------------------------------------------------------------
-
-    def sft_micro_batch(self, seqs: list[int], trained_in_step: int, totals: StepTotals) -> None:
-        from .losses import sft_loss_sum
-
-        batch = self.train_data.collate_sft(seqs).to(self.device)
-        logits = self.logits(self.model, batch.model_inputs())
-        loss_sum, _ = sft_loss_sum(logits, batch.labels)
-        # FSDP averages gradients over ranks; × world turns that average back into the sum.
-        (loss_sum * (self.dist.world / max(1, trained_in_step))).backward()
-        totals.loss_sum += float(loss_sum.detach())
-        totals.tokens += batch.tokens
-
-    def dpo_micro_batch(self, seqs: list[int], pairs_in_step: int, totals: StepTotals) -> None:
-        from .losses import completion_lengths, dpo_loss, sequence_logps
-
-        spec = self.job.dpo
-        assert spec is not None
-        batch = self.train_data.collate_preference(seqs).to(self.device)
-        ref_chosen, ref_rejected = self.reference_logps(batch, self.ref_train)
-        logits = self.logits(self.model, {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask})
-        chosen, rejected = sequence_logps(logits, batch.input_ids, batch.completion_mask).chunk(2)
-        chosen_len, rejected_len = completion_lengths(batch.completion_mask).chunk(2)
-        losses, r_chosen, r_rejected = dpo_loss(
-            chosen, rejected, ref_chosen, ref_rejected,
-            beta=spec.beta, loss_type=spec.loss, label_smoothing=spec.label_smoothing,
-            chosen_lengths=chosen_len, rejected_lengths=rejected_len,
-        )
-        (losses.sum() * (self.dist.world / pairs_in_step)).backward()
-        totals.loss_sum += float(losses.detach().sum())
-        totals.tokens += batch.tokens
-        totals.rewards_chosen += float(r_chosen.sum())
-        totals.rewards_rejected += float(r_rejected.sum())
-        totals.correct += float((r_chosen > r_rejected).float().sum())
-        totals.pairs += batch.pairs
+        return [(self.batch(data, seqs), real) for seqs, real in mine]
 
     # ---- one optimizer step -------------------------------------------------------------------
 
     def train_step(self, step: int) -> dict[str, Any]:
         started = time.perf_counter()
-        all_micro = self.schedule.steps[step - 1]
+        objective = self.objective
+        step_sequences = [s for mb in self.schedule.steps[step - 1] for s in mb]
         mine = self.schedule.for_rank(step, self.dist.rank, self.dist.world)
         # The normaliser comes from the schedule: every micro-batch of the step, every rank.
-        if self.is_dpo:
-            denominator = sum(len(mb) for mb in all_micro)
-        else:
-            denominator = self.train_data.trained_tokens([s for mb in all_micro for s in mb])
+        denominator = objective.step_denominator(self.train_data, step_sequences)
         lr = self.optimizer.param_groups[0]["lr"]
-        totals = StepTotals()
+        sums = torch.zeros(len(objective.sums), dtype=torch.float64, device=self.device)
+        tokens = 0
         for i, seqs in enumerate(mine):
             set_gradient_sync(self.model, i == len(mine) - 1, self.dist)
-            if self.is_dpo:
-                self.dpo_micro_batch(seqs, denominator, totals)
-            else:
-                self.sft_micro_batch(seqs, denominator, totals)
-        totals = StepTotals.from_list(self.dist.sum(totals.as_list()))
-        loss = totals.loss_sum / max(1, denominator)
+            batch = self.batch(self.train_data, seqs)
+            sums += objective.train_micro_batch(self.model, batch, denominator)
+            tokens += batch.tokens
+        reduced = self.dist.sum(sums.tolist() + [float(tokens)])
+        totals = dict(zip(objective.sums, reduced))
+        tokens = int(reduced[-1])
+        fields = objective.step_fields(totals, denominator)
+        loss = fields["loss"]
         if not math.isfinite(loss):
             raise EngineError(
                 "nan",
@@ -525,65 +295,31 @@ class Trainer:
             torch.cuda.synchronize(self.device)
         seconds = time.perf_counter() - started
         self.train_seconds += seconds
-        self.train_tokens += totals.tokens
-        fields: dict[str, Any] = {
+        self.train_tokens += tokens
+        return {
             "step": step,
-            "loss": loss,
+            **fields,
             "lr": lr,
             "grad_norm": grad_norm_value,
-            "tokens": totals.tokens,
-            "trained_tokens": denominator if not self.is_dpo else None,
-            "tokens_per_s": totals.tokens / seconds if seconds > 0 else None,
+            "tokens": tokens,
+            "tokens_per_s": tokens / seconds if seconds > 0 else None,
         }
-        if self.is_dpo:
-            n = max(1, totals.pairs)
-            fields.pop("trained_tokens")
-            fields.update(
-                pairs=totals.pairs,
-                rewards_chosen=totals.rewards_chosen / n,
-                rewards_rejected=totals.rewards_rejected / n,
-                margins=(totals.rewards_chosen - totals.rewards_rejected) / n,
-                accuracy=totals.correct / n,
-            )
-        return fields
 
     # ---- evaluation ---------------------------------------------------------------------------
 
     def evaluate(self, step: int) -> dict[str, Any]:
-        from .losses import dpo_loss, sequence_logps, sft_loss_sum, completion_lengths
-
         data = self.eval_data
         assert data is not None
-        batches = self.rank_batches(eval_batches(data, self.schedule.largest_micro_batch()))
         self.model.eval()
-        sums = [0.0] * 5  # loss sum, count, rewards chosen, rewards rejected, correct
+        sums = torch.zeros(len(self.objective.sums), dtype=torch.float64, device=self.device)
         with torch.no_grad():
-            for seqs, real in batches:
-                if not self.is_dpo:
-                    batch = data.collate_sft(seqs).to(self.device)
-                    loss_sum, counted = sft_loss_sum(self.logits(self.model, batch.model_inputs()), batch.labels)
-                    values = [float(loss_sum), counted, 0.0, 0.0, 0.0]
-                else:
-                    spec = self.job.dpo
-                    assert spec is not None
-                    pbatch = data.collate_preference(seqs).to(self.device)
-                    ref_c, ref_r = self.reference_logps(pbatch, self.ref_eval)
-                    logits = self.logits(self.model, {"input_ids": pbatch.input_ids, "attention_mask": pbatch.attention_mask})
-                    c, r = sequence_logps(logits, pbatch.input_ids, pbatch.completion_mask).chunk(2)
-                    cl, rl = completion_lengths(pbatch.completion_mask).chunk(2)
-                    losses, rc, rr = dpo_loss(c, r, ref_c, ref_r, beta=spec.beta, loss_type=spec.loss, label_smoothing=spec.label_smoothing, chosen_lengths=cl, rejected_lengths=rl)
-                    values = [float(losses.sum()), pbatch.pairs, float(rc.sum()), float(rr.sum()), float((rc > rr).float().sum())]
+            for batch, real in self.unscheduled_batches(data):
+                values = self.objective.eval_batch(self.model, batch)
                 if real:
-                    sums = [a + b for a, b in zip(sums, values)]
+                    sums += values
         self.model.train()
-        sums = self.dist.sum(sums)
-        n = max(1.0, sums[1])
-        fields: dict[str, Any] = {"step": step, "loss": sums[0] / n}
-        if self.is_dpo:
-            fields.update(pairs=int(sums[1]), rewards_chosen=sums[2] / n, rewards_rejected=sums[3] / n, margins=(sums[2] - sums[3]) / n, accuracy=sums[4] / n)
-        else:
-            fields["trained_tokens"] = int(sums[1])
-        return fields
+        totals = dict(zip(self.objective.sums, self.dist.sum(sums.tolist())))
+        return {"step": step, **self.objective.eval_fields(totals)}
 
     # ---- checkpoints and output ---------------------------------------------------------------
 
@@ -608,90 +344,35 @@ class Trainer:
     def save_output(self) -> str:
         """The final model in Hugging Face format, written to a temporary folder and renamed."""
         job = self.job
-        out = job.output.dir
         adapter = job.adapter is not None
         if self.neftune is not None:
             self.neftune.remove()
             self.neftune = None
         state = full_model_state(self.model, trainable_only=adapter)
         if not adapter and self.precision.master_weights:
-            state = self.in_job_dtype(state)
+            state = cast_floating(state, torch_dtype(job.model.dtype))
         if self.dist.is_main:
-            parent = os.path.dirname(os.path.abspath(out))
-            os.makedirs(parent, exist_ok=True)
-            tmp = os.path.join(parent, f".tmp-{os.path.basename(out)}-{os.getpid()}")
-            shutil.rmtree(tmp, ignore_errors=True)
-            if adapter and job.output.save == "adapter":
-                self.model.save_pretrained(tmp, state_dict=state, selected_adapters=["default"])
-            elif adapter:
-                self.save_merged(state, tmp)
-            else:
-                self.model.save_pretrained(tmp, state_dict=state)
-                if self.precision.master_weights:
-                    self.set_saved_dtype(tmp)
-            for name in TOKENIZER_FILES + ("generation_config.json",):
-                src = os.path.join(job.model.path, name)
-                if os.path.isfile(src) and not os.path.exists(os.path.join(tmp, name)):
-                    shutil.copy2(src, os.path.join(tmp, name))
-            old = None
-            if os.path.exists(out):
-                old = os.path.join(parent, f".old-{os.path.basename(out)}-{os.getpid()}")
-                os.rename(out, old)
-            os.rename(tmp, out)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
+            with atomic_folder(job.output.dir) as tmp:
+                if adapter and job.output.save == "adapter":
+                    self.model.save_pretrained(tmp, state_dict=state, selected_adapters=["default"])
+                elif adapter:
+                    self.save_merged(state, tmp)
+                else:
+                    self.model.save_pretrained(tmp, state_dict=state)
+                    if self.precision.master_weights:
+                        write_config_dtype(tmp, job.model.dtype)
+                copy_model_files(job.model.path, tmp, TOKENIZER_FILES + ("generation_config.json",), overwrite=False)
         self.dist.barrier()
-        return out
-
-    def in_job_dtype(self, state: dict[str, Any]) -> dict[str, Any]:
-        """The fp32 master weights rounded once to the job's dtype: the output is as large as the
-        model the job started from; the exact fp32 weights stay in the checkpoints."""
-        from .modeling import torch_dtype
-
-        dtype = torch_dtype(self.job.model.dtype)
-        # Tied weights (lm_head = embed_tokens) share one tensor; cast each tensor once so they
-        # still do and save_pretrained writes the tied weight once, as before.
-        cast: dict[tuple[int, int, tuple[int, ...]], torch.Tensor] = {}
-        out: dict[str, Any] = {}
-        for name, value in state.items():
-            if torch.is_tensor(value) and value.is_floating_point():
-                key = (value.data_ptr(), value.storage_offset(), tuple(value.shape))
-                if key not in cast:
-                    cast[key] = value.to(dtype)
-                value = cast[key]
-            out[name] = value
-        return out
-
-    def set_saved_dtype(self, folder: str) -> None:
-        """save_pretrained writes the in-memory model's dtype (fp32) into config.json; the weights
-        written are in the job's dtype, so config.json says so (what from_pretrained loads by default)."""
-        import json
-
-        from .modeling import torch_dtype
-
-        path = os.path.join(folder, "config.json")
-        with open(path, encoding="utf-8") as f:
-            config = json.load(f)
-        name = str(torch_dtype(self.job.model.dtype)).removeprefix("torch.")
-        for key in ("dtype", "torch_dtype"):
-            if key in config:
-                config[key] = name
-        if "dtype" not in config and "torch_dtype" not in config:
-            config["dtype"] = name
-        atomic_write_bytes(path, (json.dumps(config, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+        return job.output.dir
 
     def save_merged(self, adapter_state: dict[str, Any], out: str) -> None:
         """LoRA trained, full model wanted: merge the adapter into a fresh full-precision base."""
         from peft import PeftModel
 
-        from .modeling import load_model
-
-        staging = out + "-adapter"
-        self.model.save_pretrained(staging, state_dict=adapter_state, selected_adapters=["default"])
-        base = load_model(self.job.model.path, self.job.model.dtype, trust_remote_code=self.job.model.trust_remote_code, device="cpu")
-        merged = PeftModel.from_pretrained(base, staging).merge_and_unload()
-        merged.save_pretrained(out)
-        shutil.rmtree(staging, ignore_errors=True)
+        with tempfile.TemporaryDirectory(prefix=".adapter-", dir=os.path.dirname(os.path.abspath(out))) as staging:
+            self.model.save_pretrained(staging, state_dict=adapter_state, selected_adapters=["default"])
+            base = load_model(self.job.model.path, self.job.model.dtype, trust_remote_code=self.job.model.trust_remote_code, device="cpu")
+            PeftModel.from_pretrained(base, staging).merge_and_unload().save_pretrained(out)
 
     # ---- the run ------------------------------------------------------------------------------
 
@@ -705,12 +386,9 @@ class Trainer:
         start_step = self.resume()
         if start_step == 0:
             seed_everything(job.seed + dist.rank)  # per-rank dropout / NEFTune streams
-        self.ref_train = self.ref_eval = None
-        if self.is_dpo and job.dpo is not None and job.dpo.reference == "precomputed":
-            # Computed at step 0, before any update: a resumed run finds the file in the job folder.
-            self.ref_train = self.precompute_reference(self.train_data, "ref_logps.bin", start_step)
-            if self.eval_data is not None:
-                self.ref_eval = self.precompute_reference(self.eval_data, "ref_logps.eval.bin", start_step)
+        if job.dpo is not None and job.dpo.reference == "precomputed":
+            # Computed at step 0, before any update: a resumed run finds the files in the job folder.
+            self.precompute_reference(start_step)
         events.emit(
             "start",
             method=job.method,
@@ -719,6 +397,8 @@ class Trainer:
             dtype=job.model.dtype,
             param_dtype=self.precision.param_dtype,
             compute_dtype=self.precision.compute_dtype,
+            attention=self.attention_note,
+            layout="flat" if self.flat else "rows",
             params=self.params_total,
             trainable_params=self.params_trainable,
             resumed_from_step=start_step,
@@ -792,7 +472,7 @@ def run(job_dir: str) -> int:
             "error",
             kind="oom",
             message=f"out of GPU memory: {str(err).splitlines()[0]}",
-            hint="use fewer sequences per micro-batch, gradient_checkpointing, LoRA/QLoRA, or a precomputed DPO reference",
+            hint="use fewer tokens per micro-batch, gradient_checkpointing, LoRA/QLoRA, or a precomputed DPO reference",
         )
         return 1
     except Exception as err:  # noqa: BLE001 — the last line of defence: one event, traceback on stderr

@@ -21,7 +21,7 @@ from conftest import TINY_MODEL, base_job, compiled_sequences, kielo_compile, lo
 
 from kielo_engine.data import CompiledData, eval_batches
 from kielo_engine.losses import sequence_logps, sft_loss_sum
-from kielo_engine.train import logits_of, run
+from kielo_engine.train import run
 
 
 def held_out_sft_loss(model, data: CompiledData) -> float:
@@ -29,7 +29,7 @@ def held_out_sft_loss(model, data: CompiledData) -> float:
     with torch.no_grad():
         for seqs in eval_batches(data, 8):
             batch = data.collate_sft(seqs)
-            loss_sum, n = sft_loss_sum(logits_of(model, batch.model_inputs()), batch.labels)
+            loss_sum, n = sft_loss_sum(model(**batch.model_inputs()).logits, batch.labels)
             total, count = total + float(loss_sum), count + n
     return total / count
 
@@ -93,7 +93,7 @@ def test_dpo_on_hh_rlhf_pairs_raises_held_out_reward_accuracy(tmp_path):
         for seqs in eval_batches(data, 8):
             batch = data.collate_preference(seqs)
             inputs = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask}
-            ratio = sequence_logps(logits_of(policy, inputs), batch.input_ids, batch.completion_mask) - sequence_logps(logits_of(base, inputs), batch.input_ids, batch.completion_mask)
+            ratio = sequence_logps(policy(**inputs).logits, batch.input_ids, batch.completion_mask) - sequence_logps(base(**inputs).logits, batch.input_ids, batch.completion_mask)
             chosen, rejected = ratio.chunk(2)
             correct += int((chosen > rejected).sum())
     assert correct / data.sequences == pytest.approx(final["accuracy"])

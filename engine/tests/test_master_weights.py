@@ -151,7 +151,8 @@ def test_bf16_full_dpo_reference_computes_like_the_policy(tmp_path, tiny_model_p
 def test_lora_on_a_bf16_base_is_unchanged(tmp_path, tiny_model_path):
     """LoRA keeps its frozen base in the job's dtype (no fp32 copy of the base) and its adapter in fp32."""
     from kielo_engine.job import load_job
-    from kielo_engine.train import load_policy, precision_of
+    from kielo_engine.precision import precision_of
+    from kielo_engine.train import load_policy
 
     lora = {"type": "lora", "r": 4, "alpha": 8, "dropout": 0.0, "target_modules": "all-linear", "quant": None}
     job = base_job(tiny_model_path, tmp_path, adapter=lora, output={"dir": str(tmp_path / "model"), "save": "adapter"}, optim=dict(OPTIM, lr=1e-2))
@@ -163,10 +164,11 @@ def test_lora_on_a_bf16_base_is_unchanged(tmp_path, tiny_model_path):
     # No autocast and no FSDP mixed-precision policy for LoRA: peft runs the fp32 adapter itself.
     from kielo_engine.distributed import init_distributed
     from kielo_engine.events import EventLog
-    from kielo_engine.train import StopRequest, Trainer
+    from kielo_engine.stop import StopRequest
+    from kielo_engine.train import Trainer
 
     assert Trainer(loaded, init_distributed(), EventLog(None, enabled=False), StopRequest()).autocast_dtype is None
-    model = load_policy(loaded, torch.device("cpu"))
+    model = load_policy(loaded, torch.device("cpu"), "sdpa")
     frozen = {p.dtype for p in model.parameters() if not p.requires_grad}
     trained = {p.dtype for p in model.parameters() if p.requires_grad}
     assert frozen == {torch.bfloat16} and trained == {torch.float32}

@@ -15,9 +15,8 @@ from safetensors.torch import load_file
 
 from kielo_engine.data import CompiledData
 from kielo_engine.modeling import load_model
-from kielo_engine.train import logits_of, run
-
-from kielo_engine.losses import sft_loss_sum
+from kielo_engine.forward import token_logps
+from kielo_engine.train import run
 
 LORA = {"type": "lora", "r": 4, "alpha": 8, "dropout": 0.1, "target_modules": "all-linear", "quant": None}
 
@@ -30,24 +29,37 @@ def events_of(job_dir, type_):
 
 
 @pytest.mark.parametrize("attn", ["sdpa", "eager"])
-def test_packed_batch_loss_equals_unpacked_loss(tmp_path, tiny_model_path, attn):
+def test_packed_and_flat_batches_give_the_unpacked_loss(tmp_path, tiny_model_path, attn):
     docs = synthetic_sft(7, seed=3, min_len=6, max_len=50)
     unpacked = CompiledData(str(write_compiled(tmp_path / "u", docs)))
     packs = [[0, 1, 2], [3, 4], [5], [6]]
     packed = CompiledData(str(write_compiled(tmp_path / "p", CompiledSet("sft", docs.docs, packs=packs))))
     model = load_model(tiny_model_path, "fp32", attn_implementation=attn).eval()
+
+    def loss_sum(batch):
+        return -float(token_logps(model, batch.inputs, batch.targets).sum()), len(batch.targets)
+
+    with torch.no_grad():
+        u_sum, u_count = loss_sum(unpacked.model_batch(list(range(7)), flat=False))
+        p_sum, p_count = loss_sum(packed.model_batch(list(range(4)), flat=False))
+        f_sum, f_count = loss_sum(unpacked.model_batch(list(range(7)), flat=True))
+        pf_sum, pf_count = loss_sum(packed.model_batch(list(range(4)), flat=True))
+        # The same pack with continuous positions lets documents see each other: the loss must
+        # then differ, which shows the comparisons below can fail.
+        p = packed.collate_sft(list(range(4)))
+        leaky = {"input_ids": p.input_ids, "position_ids": torch.arange(p.input_ids.size(1)).expand_as(p.input_ids)}
+        leaky_sum = -float(token_logps(model, leaky, p.model_batch().targets).sum())
+    # the reference: the model's own logits, log-softmax in fp64, summed over the trained tokens
     with torch.no_grad():
         u = unpacked.collate_sft(list(range(7)))
-        u_sum, u_count = sft_loss_sum(logits_of(model, u.model_inputs()), u.labels)
-        p = packed.collate_sft(list(range(4)))
-        p_sum, p_count = sft_loss_sum(logits_of(model, p.model_inputs()), p.labels)
-        # The same pack with continuous positions and one causal mask lets documents see each other:
-        # the loss must then differ, which shows the comparison above can fail.
-        leaky = {"input_ids": p.input_ids, "position_ids": torch.arange(p.input_ids.size(1)).expand_as(p.input_ids)}
-        leaky_sum, _ = sft_loss_sum(logits_of(model, leaky), p.labels)
-    assert u_count == p_count == unpacked.trained_tokens(list(range(7)))
-    assert float(p_sum) == pytest.approx(float(u_sum), rel=1e-5)
-    assert abs(float(leaky_sum) - float(u_sum)) > 1e-2
+        logps = torch.log_softmax(model(**u.model_inputs()).logits.double(), dim=-1)[:, :-1]
+        labels = u.labels[:, 1:]
+        keep = labels != -100
+        reference = -float(logps[keep].gather(-1, labels[keep][:, None]).sum())
+    assert u_count == p_count == f_count == pf_count == unpacked.trained_tokens(list(range(7)))
+    for value in (u_sum, p_sum, f_sum, pf_sum):
+        assert value == pytest.approx(reference, rel=1e-5)
+    assert abs(leaky_sum - u_sum) > 1e-2
 
 
 # ---- gradient accumulation -------------------------------------------------------------------
@@ -112,10 +124,10 @@ def test_out_of_memory_is_an_oom_error_event_with_a_hint(tmp_path, tiny_model_pa
     # `oom` event with advice, exit 1, and print no traceback.
     import kielo_engine.train as train_module
 
-    def out_of_memory(self, model, inputs):
+    def out_of_memory(self, model, batch):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB (GPU 0; 79.10 GiB total capacity)")
 
-    monkeypatch.setattr(train_module.Trainer, "logits", out_of_memory)
+    monkeypatch.setattr(train_module.Trainer, "token_logps", out_of_memory)
     code, events = run_job(tmp_path, base_job(tiny_model_path, tmp_path), synthetic_sft(4, 1), [[[0], [1]]])
     assert code == 1
     error = events[-1]

@@ -125,7 +125,7 @@ export function buildJobSpec(inputs: JobInputs): JobSpec {
       path: recipe.model,
       dtype: recipe.dtype,
       trust_remote_code: recipe.trust_remote_code,
-      attn_implementation: "sdpa",
+      attn_implementation: "auto",
     },
     adapter:
       adapter.type === "none"

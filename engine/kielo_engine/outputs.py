@@ -1,0 +1,112 @@
+"""Writing what the engine produces: whole or not at all.
+
+One place for the three ways the engine publishes a result — a small file (job metadata,
+precomputed log-probs, config.json), a JSONL file (generation results), and a model folder
+(training output, merge, import) — and for the list of files that make a model folder's
+tokenizer. Each is written under a temporary name in the destination's own folder (so the final
+rename never crosses file systems), fsynced, and renamed into place; a crash or Ctrl-C leaves the
+old result or nothing, never half of a new one, and the temporary is removed on the way out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+
+# Every file transformers reads for a tokenizer and its chat template (transformers 5 writes the
+# template to chat_template.jinja; older folders keep it in tokenizer_config.json).
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "tokenizer.model",
+    "added_tokens.json",
+    "vocab.json",
+    "vocab.txt",
+    "merges.txt",
+    "chat_template.jinja",
+    "chat_template.json",
+)
+
+
+def copy_tokenizer_files(source: str, destination: str, *, overwrite: bool = True) -> list[str]:
+    """Copy the tokenizer and chat-template files of `source` that exist; returns their names."""
+    return copy_model_files(source, destination, TOKENIZER_FILES, overwrite=overwrite)
+
+
+def copy_model_files(source: str, destination: str, names: Iterable[str], *, overwrite: bool = True) -> list[str]:
+    """Copy those of `names` that exist in `source`; returns the names copied."""
+    copied = []
+    for name in names:
+        src = os.path.join(source, name)
+        dst = os.path.join(destination, name)
+        if os.path.isfile(src) and (overwrite or not os.path.exists(dst)):
+            shutil.copyfile(src, dst)
+            copied.append(name)
+    return copied
+
+
+def _fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: str, data: bytes) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.tmp-", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_json(path: str, value: object) -> None:
+    atomic_write_bytes(path, (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+def atomic_write_jsonl(path: str, rows: Iterable[object]) -> None:
+    atomic_write_bytes(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8"))
+
+
+@contextlib.contextmanager
+def atomic_folder(out: str) -> Iterator[str]:
+    """`with atomic_folder(out) as tmp:` fill `tmp`; on success it replaces `out` (an existing
+    folder is moved aside first and removed once the new one is in place); on any error the
+    temporary folder is removed and `out` is left as it was."""
+    out = os.path.abspath(out)
+    parent = os.path.dirname(out)
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.tmp-", dir=parent)
+    try:
+        yield tmp
+        for name in os.listdir(tmp):
+            path = os.path.join(tmp, name)
+            if os.path.isfile(path):
+                with open(path, "rb") as handle:
+                    os.fsync(handle.fileno())
+        _fsync_dir(tmp)
+        old = None
+        if os.path.lexists(out):
+            old = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.old-", dir=parent)
+            os.rename(out, os.path.join(old, "previous"))
+        os.rename(tmp, out)
+        _fsync_dir(parent)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -382,6 +382,21 @@ class CompiledData:
         return PreferenceBatch(input_ids, attention, completion, list(pairs), int(attention.sum()))
 
 
+    def sequence_tokens(self, s: int) -> int:
+        """Tokens of a sequence (a pair: chosen + rejected); its documents are stored contiguously."""
+        docs = self.sequence_docs(s)
+        return int(self.docs[docs.stop] - self.docs[docs.start])
+
+    def batch_positions(self, seqs: list[int], *, flat: bool) -> int:
+        """Token positions the model computes for this batch: every token (flat), or rows ×
+        the longest row (padded rows; preference: chosen and rejected rows)."""
+        if flat:
+            return sum(self.sequence_tokens(s) for s in seqs)
+        if self.kind == "preference":
+            longest = max(int(self.docs[d + 1] - self.docs[d]) for s in seqs for d in self.sequence_docs(s))
+            return 2 * len(seqs) * longest
+        return len(seqs) * max(self.sequence_tokens(s) for s in seqs)
+
     def model_batch(self, seqs: list[int], *, flat: bool) -> ModelBatch:
         """The batch of these sequences in the flat layout (varlen) or as padded/packed rows."""
         if flat:
@@ -436,7 +451,9 @@ class CompiledData:
 
 @dataclass(frozen=True)
 class Schedule:
-    """steps[s][m] = the sequence indices of micro-batch m of optimizer step s+1."""
+    """steps[s][m] = the sequence indices of micro-batch m of optimizer step s+1. A micro-batch can
+    be empty (the end of an epoch, or a step split by token budget that needs one more micro-batch
+    to give every GPU the same number); `micro_batches_per_step` 0 = the count varies per step."""
 
     steps: list[list[list[int]]]
     micro_batches_per_step: int
@@ -455,25 +472,33 @@ def read_schedule(path: str, sequences: int) -> Schedule:
         raise _bad(f"{path}: too short: it starts with [n_steps, micro_batches_per_step]")
     values = np.asarray(flat).tolist()
     n_steps, per_step = int(values[0]), int(values[1])
-    if n_steps < 1 or per_step < 1:
-        raise _bad(f"{path}: n_steps and micro_batches_per_step must be ≥ 1, got {n_steps} and {per_step}")
+    if n_steps < 1 or per_step < 0:
+        raise _bad(f"{path}: n_steps must be ≥ 1 and micro_batches_per_step ≥ 0, got {n_steps} and {per_step}")
     pos = 2
     steps: list[list[list[int]]] = []
     for s in range(n_steps):
+        count = per_step
+        if per_step == 0:  # each step says how many micro-batches it has
+            if pos >= len(values) or values[pos] < 1:
+                raise _bad(f"{path}: step {s + 1}: missing or invalid micro-batch count")
+            count = values[pos]
+            pos += 1
         micro: list[list[int]] = []
-        for m in range(per_step):
+        for m in range(count):
             if pos >= len(values):
                 raise _bad(f"{path}: ends inside step {s + 1}, micro-batch {m + 1}")
             n = values[pos]
             pos += 1
-            if n < 1 or pos + n > len(values):
-                raise _bad(f"{path}: step {s + 1}, micro-batch {m + 1}: count {n} is not ≥ 1 or runs past the end of the file")
+            if n < 0 or pos + n > len(values):
+                raise _bad(f"{path}: step {s + 1}, micro-batch {m + 1}: count {n} is negative or runs past the end of the file")
             seqs = values[pos : pos + n]
             pos += n
             bad = [q for q in seqs if q < 0 or q >= sequences]
             if bad:
                 raise _bad(f"{path}: step {s + 1}, micro-batch {m + 1}: sequence {bad[0]} is outside data/train (it has {sequences} sequences)")
             micro.append(seqs)
+        if not any(micro):
+            raise _bad(f"{path}: step {s + 1} has no sequences")
         steps.append(micro)
     if pos != len(values):
         raise _bad(f"{path}: {len(values) - pos} values left after the last step")

@@ -157,9 +157,9 @@ class DpoObjective:
             (r_chosen > r_rejected).sum().double(),
         ])
 
-    def train_micro_batch(self, model: nn.Module, batch: ModelBatch, denominator: int) -> Tensor:
+    def train_micro_batch(self, model: nn.Module, batch: ModelBatch, denominator: int, weight: float = 1.0) -> Tensor:
         losses, r_chosen, r_rejected = self.pair_terms(model, batch, "train")
-        (losses.sum() * (self.world / denominator)).backward()
+        (losses.sum() * (weight * self.world / denominator)).backward()
         return self._sums(losses, r_chosen, r_rejected)
 
     def eval_batch(self, model: nn.Module, batch: ModelBatch) -> Tensor:

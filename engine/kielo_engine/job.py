@@ -92,7 +92,7 @@ class Job:
     optim: OptimSpec
     steps: int
     micro_batches_per_step: int
-    gradient_checkpointing: bool
+    gradient_checkpointing: bool | str  # True, False or "auto" (memory.py)
     neftune_alpha: float | None
     dpo: DpoSpec | None
     eval: EvalSpec | None
@@ -271,6 +271,16 @@ def _read_optim(r: _Reader) -> OptimSpec:
     )
 
 
+def _read_checkpointing(r: _Reader) -> bool | str:
+    value = r._get("gradient_checkpointing", required=False)
+    if value is None:
+        return False
+    if value == "auto" or isinstance(value, bool):
+        return value
+    r.fail("gradient_checkpointing", 'true, false or "auto"', value)
+    raise AssertionError  # fail() raises
+
+
 def parse_job(obj: Any, job_dir: str, file: str = "job.json") -> Job:
     """Validates a parsed job.json object; raises EngineError("bad-job") naming the field."""
     r = _Reader(file, obj)
@@ -350,8 +360,8 @@ def parse_job(obj: Any, job_dir: str, file: str = "job.json") -> Job:
         init_adapter=init_path,
         optim=optim,
         steps=r.integer("steps", minimum=1),
-        micro_batches_per_step=r.integer("micro_batches_per_step", minimum=1),
-        gradient_checkpointing=r.boolean("gradient_checkpointing", default=False),
+        micro_batches_per_step=r.integer("micro_batches_per_step", minimum=0),  # 0: varies per step
+        gradient_checkpointing=_read_checkpointing(r),
         neftune_alpha=neftune,
         dpo=dpo,
         eval=evals,

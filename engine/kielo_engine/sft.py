@@ -31,9 +31,9 @@ class SftObjective:
     def step_denominator(self, data: CompiledData, sequences: list[int]) -> int:
         return data.trained_tokens(sequences)
 
-    def train_micro_batch(self, model: nn.Module, batch: ModelBatch, denominator: int) -> Tensor:
+    def train_micro_batch(self, model: nn.Module, batch: ModelBatch, denominator: int, weight: float = 1.0) -> Tensor:
         loss_sum = -self.token_logps(model, batch).sum()
-        (loss_sum * (self.world / max(1, denominator))).backward()
+        (loss_sum * (weight * self.world / max(1, denominator))).backward()
         return torch.stack([loss_sum.detach().double(), loss_sum.new_tensor(len(batch.targets), dtype=torch.float64)])
 
     def eval_batch(self, model: nn.Module, batch: ModelBatch) -> Tensor:

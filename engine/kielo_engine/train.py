@@ -27,7 +27,6 @@ import os
 import random
 import resource
 import sys
-import tempfile
 import time
 import traceback
 from contextlib import nullcontext
@@ -37,64 +36,30 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from . import checkpoint
+from . import checkpoint, lora_fused, memory
 from .data import CompiledData, ModelBatch, Schedule, eval_batches, read_schedule
-from .distributed import Dist, full_model_state, full_state, init_distributed, load_full_state, set_gradient_sync, shard_model
-from .dpo import REF_ADAPTER, DpoObjective, DpoReference
+from .distributed import Dist, full_state, init_distributed, load_full_state, set_gradient_sync, shard_model
+from .dpo import DpoObjective, DpoReference
 from .errors import EngineError
 from .events import EventLog
-from .forward import VARLEN_ATTENTION, choose_attention, register_varlen_attention, token_logps
+from .forward import VARLEN_ATTENTION, base_model, choose_attention, decoder_and_head, register_varlen_attention, token_logps
+from .export import save_trained_model
 from .job import Job, load_job
-from .lora import apply_lora, load_adapter, trainable_parameter_count
-from .modeling import load_model, read_json, torch_dtype
+from .lora import trainable_parameter_count
+from .modeling import read_json, torch_dtype
 from .optim import make_optimizer, make_scheduler
-from .outputs import TOKENIZER_FILES, atomic_folder, copy_model_files
-from .precision import cast_floating, precision_of, write_config_dtype
+from .policy import load_policy
+from .precision import precision_of
 from .sft import SftObjective
 from .stop import StopRequest
 
-# ---- seeds, model -----------------------------------------------------------------------------
+# ---- seeds, memory -----------------------------------------------------------------------------
 
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)  # also seeds every CUDA device
-
-
-def quant_dict(job: Job) -> dict[str, Any] | None:
-    if job.adapter is None or job.adapter.quant is None:
-        return None
-    q = job.adapter.quant
-    return {"type": q.type, "block_size": q.block_size, "double_quant": q.double_quant, "compute_dtype": q.compute_dtype}
-
-
-def load_policy(job: Job, device: torch.device, attn_implementation: str) -> nn.Module:
-    model = load_model(
-        job.model.path,
-        precision_of(job).load_dtype,
-        trust_remote_code=job.model.trust_remote_code,
-        attn_implementation=attn_implementation,
-        device=device,
-        quant=quant_dict(job),
-    )
-    if job.adapter is None:
-        return model
-    if job.init_adapter is not None:
-        model = load_adapter(model, job.init_adapter, trainable=True)
-        if job.dpo is not None and job.dpo.reference == "adapter-disabled":
-            # Disabling the adapter would give the base, not the SFT model the run starts from.
-            model.load_adapter(job.init_adapter, adapter_name=REF_ADAPTER, is_trainable=False)
-        return model
-    targets = job.adapter.target_modules
-    return apply_lora(
-        model,
-        r=job.adapter.r,
-        alpha=job.adapter.alpha,
-        dropout=job.adapter.dropout,
-        target_modules=targets if isinstance(targets, str) else list(targets),
-        quant=quant_dict(job),
-    )
 
 
 def peak_memory(device: torch.device) -> tuple[int, str]:
@@ -108,6 +73,7 @@ def peak_memory(device: torch.device) -> tuple[int, str]:
 class Trainer:
     def __init__(self, job: Job, dist: Dist, events: EventLog, stop: StopRequest):
         self.job, self.dist, self.events, self.stop = job, dist, events, stop
+        self.neftune = None
         self.device = dist.device
         self.train_seconds = 0.0
         self.train_tokens = 0
@@ -122,7 +88,8 @@ class Trainer:
         """The forward pass in the compute dtype: the policy, its frozen copy and every reference
         pass go through here, so reference and policy compute alike (DPO loss ln 2 at step 1)."""
         autocast = nullcontext() if self.autocast_dtype is None else torch.autocast(self.device.type, dtype=self.autocast_dtype)
-        with autocast:
+        documents = nullcontext() if self.neftune is None else self.neftune.documents(batch.inputs.get("position_ids"))
+        with autocast, documents:
             return token_logps(model, batch.inputs, batch.targets)
 
     def batch(self, data: CompiledData, seqs: list[int]) -> ModelBatch:
@@ -143,10 +110,11 @@ class Trainer:
                 f"{job.schedule_path}: holds {len(self.schedule.steps)} steps of {self.schedule.micro_batches_per_step} micro-batches, "
                 f"but job.json says `steps` {job.steps} and `micro_batches_per_step` {job.micro_batches_per_step}",
             )
-        if job.micro_batches_per_step % self.dist.world != 0:
+        uneven = [i + 1 for i, step in enumerate(self.schedule.steps) if len(step) % self.dist.world != 0]
+        if uneven:
             raise EngineError(
                 "bad-job",
-                f"job.json: `micro_batches_per_step` {job.micro_batches_per_step} is not a multiple of the {self.dist.world} processes",
+                f"{job.schedule_path}: step {uneven[0]} has {len(self.schedule.steps[uneven[0] - 1])} micro-batches, not a multiple of the {self.dist.world} processes",
                 "every rank runs the same number of micro-batches: prepare the job for this number of GPUs",
             )
         self.eval_data = None
@@ -177,9 +145,10 @@ class Trainer:
         self.train_data.check_vocab(vocab)
         if self.eval_data is not None:
             self.eval_data.check_vocab(vocab)
-        if job.gradient_checkpointing:
-            self.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if job.adapter is not None:
+            lora_fused.install(self.model)
         self.model.config.use_cache = False
+        self.checkpointing_note = self.plan_checkpointing()
         frozen: nn.Module | None = None
         if job.dpo is not None and job.dpo.reference == "frozen-copy":
             frozen = copy.deepcopy(self.model).eval()
@@ -197,12 +166,37 @@ class Trainer:
         if job.neftune_alpha is not None:
             from .neftune import attach_neftune
 
-            self.neftune = attach_neftune(self.model, job.neftune_alpha)
+            # Flat batches hold a whole micro-batch in one row: NEFTune's bound uses each
+            # document's own length there (neftune.py), not the length of that row.
+            self.neftune = attach_neftune(self.model, job.neftune_alpha, per_document=self.flat)
         if job.dpo is not None:
             self.reference = DpoReference(job.dpo.reference, self.token_logps, frozen)
             self.objective: SftObjective | DpoObjective = DpoObjective(job.dpo, self.token_logps, self.dist.world, self.reference)
         else:
             self.objective = SftObjective(self.token_logps, self.dist.world)
+
+    def plan_checkpointing(self) -> str:
+        """Which decoder layers recompute their forward in backward (job `gradient_checkpointing`)."""
+        setting = self.job.gradient_checkpointing
+        layers = len(memory.decoder_layers(self.model))
+        if setting is True or (setting == "auto" and self.dist.enabled):
+            memory.set_checkpointed_layers(self.model, layers)
+            return f"all {layers} layers" + (" (auto: under torchrun)" if setting == "auto" else "")
+        if setting is False or self.device.type != "cuda":
+            return "off" + (" (auto: not on a GPU)" if setting == "auto" else "")
+        data = self.train_data
+        largest = max(data.batch_positions(mb, flat=self.flat) for step in self.schedule.steps for mb in step if mb)
+        parts = decoder_and_head(self.model)
+        autocast = nullcontext() if self.autocast_dtype is None else torch.autocast(self.device.type, dtype=self.autocast_dtype)
+        with autocast:
+            result = memory.auto_plan(
+                self.model if parts is None else parts[0], self.model,
+                probe_ids=np.asarray(data.tokens[: memory.PROBE_TOKENS], dtype=np.int64),
+                largest_micro_batch_tokens=largest, flat=self.flat, device=self.device,
+                layer_input_bytes_per_token=base_model(self.model).config.hidden_size * torch_dtype(self.precision.compute_dtype).itemsize,
+            )
+        memory.set_checkpointed_layers(self.model, result.layers)
+        return "auto: " + result.describe()
 
     def make_optimizer(self) -> None:
         self.optimizer = make_optimizer(self.model, self.job, self.device)
@@ -266,6 +260,11 @@ class Trainer:
         tokens = 0
         for i, seqs in enumerate(mine):
             set_gradient_sync(self.model, i == len(mine) - 1, self.dist)
+            if not seqs:
+                if self.dist.enabled:
+                    # FSDP needs every rank in every forward/backward: run one with weight 0.
+                    objective.train_micro_batch(self.model, self.batch(self.train_data, [0]), denominator, weight=0.0)
+                continue
             batch = self.batch(self.train_data, seqs)
             sums += objective.train_micro_batch(self.model, batch, denominator)
             tokens += batch.tokens
@@ -342,37 +341,12 @@ class Trainer:
         self.dist.barrier()
 
     def save_output(self) -> str:
-        """The final model in Hugging Face format, written to a temporary folder and renamed."""
-        job = self.job
-        adapter = job.adapter is not None
         if self.neftune is not None:
             self.neftune.remove()
             self.neftune = None
-        state = full_model_state(self.model, trainable_only=adapter)
-        if not adapter and self.precision.master_weights:
-            state = cast_floating(state, torch_dtype(job.model.dtype))
-        if self.dist.is_main:
-            with atomic_folder(job.output.dir) as tmp:
-                if adapter and job.output.save == "adapter":
-                    self.model.save_pretrained(tmp, state_dict=state, selected_adapters=["default"])
-                elif adapter:
-                    self.save_merged(state, tmp)
-                else:
-                    self.model.save_pretrained(tmp, state_dict=state)
-                    if self.precision.master_weights:
-                        write_config_dtype(tmp, job.model.dtype)
-                copy_model_files(job.model.path, tmp, TOKENIZER_FILES + ("generation_config.json",), overwrite=False)
+        save_trained_model(self.model, self.job, self.precision, is_main=self.dist.is_main)
         self.dist.barrier()
-        return job.output.dir
-
-    def save_merged(self, adapter_state: dict[str, Any], out: str) -> None:
-        """LoRA trained, full model wanted: merge the adapter into a fresh full-precision base."""
-        from peft import PeftModel
-
-        with tempfile.TemporaryDirectory(prefix=".adapter-", dir=os.path.dirname(os.path.abspath(out))) as staging:
-            self.model.save_pretrained(staging, state_dict=adapter_state, selected_adapters=["default"])
-            base = load_model(self.job.model.path, self.job.model.dtype, trust_remote_code=self.job.model.trust_remote_code, device="cpu")
-            PeftModel.from_pretrained(base, staging).merge_and_unload().save_pretrained(out)
+        return self.job.output.dir
 
     # ---- the run ------------------------------------------------------------------------------
 
@@ -399,6 +373,7 @@ class Trainer:
             compute_dtype=self.precision.compute_dtype,
             attention=self.attention_note,
             layout="flat" if self.flat else "rows",
+            gradient_checkpointing=self.checkpointing_note,
             params=self.params_total,
             trainable_params=self.params_trainable,
             resumed_from_step=start_step,

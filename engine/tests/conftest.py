@@ -109,10 +109,12 @@ def write_compiled(folder: Path, data: CompiledSet) -> Path:
 
 
 def write_schedule(path: Path, steps: list[list[list[int]]]) -> Path:
-    per_step = len(steps[0])
-    flat = [len(steps), per_step]
+    """docs/formats.md §3; steps with different numbers of micro-batches use the variable layout."""
+    variable = len({len(step) for step in steps}) > 1
+    flat = [len(steps), 0 if variable else len(steps[0])]
     for step in steps:
-        assert len(step) == per_step
+        if variable:
+            flat.append(len(step))
         for mb in step:
             flat += [len(mb), *mb]
     _np.array(flat, dtype="<i8").tofile(path)
@@ -161,7 +163,8 @@ def write_job(job_dir: Path, job: dict, train: "CompiledSet | Path", schedule: l
     _place_compiled(job_dir / "data" / "train", train)
     if eval_set is not None:
         _place_compiled(job_dir / "data" / "eval", eval_set)
-    job = dict(job, steps=len(schedule), micro_batches_per_step=len(schedule[0]))
+    variable = len({len(step) for step in schedule}) > 1
+    job = dict(job, steps=len(schedule), micro_batches_per_step=0 if variable else len(schedule[0]))
     (job_dir / "job.json").write_text(_json.dumps(job, indent=2))
     write_schedule(job_dir / "schedule.bin", schedule)
     return job_dir

@@ -104,12 +104,24 @@ def test_schedule_round_trip_and_rank_split(tmp_path):
     assert schedule.largest_micro_batch() == 2
 
 
+def test_variable_schedule_with_an_empty_micro_batch(tmp_path):
+    # [n_steps, 0, then per step: m, (n, seq…)×m] — the layout of micro-batches by token budget
+    values = [2, 0, 3, 2, 0, 1, 1, 2, 0, 2, 1, 3, 2, 1, 3]
+    path = tmp_path / "schedule.bin"
+    np.array(values, dtype="<i8").tofile(path)
+    schedule = read_schedule(str(path), sequences=4)
+    assert schedule.steps == [[[0, 1], [2], []], [[3], [1, 3]]] and schedule.micro_batches_per_step == 0
+    assert schedule.for_rank(2, 1, 2) == [[1, 3]]
+
+
 @pytest.mark.parametrize(
     ("flat", "message"),
     [
         ([1, 1, 1, 9], "sequence 9 is outside"),
         ([1, 2, 1, 0], "ends inside step 1, micro-batch 2"),
-        ([1, 1, 0], "count 0"),
+        ([1, 1, 0], "step 1 has no sequences"),
+        ([1, 1, -1], "count -1 is negative"),
+        ([1, 0, 0], "step 1: missing or invalid micro-batch count"),
         ([1, 1, 1, 0, 5], "1 values left"),
     ],
 )

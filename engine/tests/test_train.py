@@ -95,6 +95,27 @@ def test_two_by_four_accumulation_equals_one_batch_of_eight(tmp_path, tiny_model
     assert acc_steps[0]["loss"] > 0
 
 
+def test_micro_batches_by_token_budget_give_the_same_step(tmp_path, tiny_model_path):
+    # A step split into micro-batches of different sizes (as a token budget splits it), with an
+    # empty one (as a step rounded up to a multiple of the GPUs has), against one micro-batch.
+    data = synthetic_sft(12, seed=6, min_len=4, max_len=60)
+    optim = {"lr": 1e-3, "weight_decay": 0.0, "betas": [0.9, 0.999], "eps": 1e-8, "max_grad_norm": 1e9, "schedule": "constant", "warmup_ratio": 0.0}
+    schedules = {
+        "budget": [[[3, 9, 0], [7], [1, 5, 11], []], [[2, 8, 10, 4], [6]]],
+        "one": [[[3, 9, 0, 7, 1, 5, 11]], [[2, 8, 10, 4, 6]]],
+    }
+    results = {}
+    for name, schedule in schedules.items():
+        job_dir = tmp_path / name
+        code, events = run_job(job_dir, base_job(tiny_model_path, job_dir, optim=optim), data, schedule)
+        assert code == 0, events[-1]
+        results[name] = ([e for e in events if e["type"] == "step"], load_file(str(job_dir / "model" / "model.safetensors")))
+    for a, b in zip(results["budget"][0], results["one"][0]):
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-5) and a["trained_tokens"] == b["trained_tokens"]
+    for key in results["one"][1]:
+        torch.testing.assert_close(results["budget"][1][key], results["one"][1][key], rtol=1e-5, atol=1e-5)
+
+
 # ---- errors become events --------------------------------------------------------------------
 
 
@@ -288,3 +309,34 @@ def test_qlora_trains_an_adapter_on_an_nf4_base(tmp_path, tiny_model_path):
     assert start["trainable_params"] < start["params"]
     model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model_path), str(tmp_path / "model"))
     assert any("lora_B" in n and p.abs().sum() > 0 for n, p in model.named_parameters())
+
+
+def test_neftune_on_flat_batches_uses_each_documents_length(tmp_path, tiny_model_path):
+    # A flat micro-batch is one row of many documents: HF's bound (the row's length) would shrink
+    # the noise by √(documents); the engine uses each document's own length there.
+    from kielo_engine.distributed import init_distributed
+    from kielo_engine.events import EventLog
+    from kielo_engine.job import load_job
+    from kielo_engine.stop import StopRequest
+    from kielo_engine.train import Trainer
+
+    job = base_job(tiny_model_path, tmp_path, neftune_alpha=5.0)
+    write_job(tmp_path, job, synthetic_sft(8, 4), [[[0, 1, 2], [3]]])
+    trainer = Trainer(load_job(str(tmp_path)), init_distributed(), EventLog(None, enabled=False), StopRequest())
+    trainer.load_data()
+    trainer.load_models()
+    assert trainer.flat and trainer.neftune is not None and trainer.neftune.per_document
+    batch = trainer.batch(trainer.train_data, [0, 1, 2])
+    seen = {}
+    original = trainer.neftune.noise_bound
+
+    def spy(output):
+        seen["bound"] = original(output)
+        return seen["bound"]
+
+    trainer.neftune.noise_bound = spy
+    trainer.token_logps(trainer.model, batch)
+    lengths = [len(trainer.train_data.collate_flat([s]).input_ids[0]) for s in (0, 1, 2)]
+    hidden = trainer.model.config.hidden_size
+    expected = torch.cat([torch.full((n,), 5.0 / math.sqrt(n * hidden)) for n in lengths])
+    torch.testing.assert_close(seen["bound"].flatten(), expected)

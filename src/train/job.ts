@@ -35,7 +35,7 @@ export interface JobSpec {
   steps: number;
   micro_batches_per_step: number;
   micro_batch_size: number;
-  gradient_checkpointing: boolean;
+  gradient_checkpointing: boolean | "auto";
   neftune_alpha: number | null;
   dpo: null | {
     beta: number;
@@ -184,8 +184,14 @@ export function buildJobSpec(inputs: JobInputs): JobSpec {
   };
 }
 
-/** Global batch → micro-batches per step; the global batch must split evenly over GPUs. */
+/**
+ * Global batch → micro-batches per step; the global batch must split evenly over GPUs. With a
+ * token budget the number of micro-batches varies per step (0 here; schedule.ts decides).
+ */
 export function batchLayout(recipe: Recipe, gpus: number): { microBatchesPerStep: number; globalBatch: number } {
+  if (recipe.training.micro_batch_tokens !== undefined) {
+    return { microBatchesPerStep: 0, globalBatch: recipe.training.global_batch_size! };
+  }
   const micro = recipe.training.micro_batch_size;
   const globalBatch = recipe.training.global_batch_size ?? micro * gpus;
   if (globalBatch % (micro * gpus) !== 0) {

@@ -69,7 +69,7 @@ export async function prepareJob(options: PrepareOptions): Promise<PreparedJob> 
     throw new KieloError(`${jobDir} exists and is not a kielo job folder`, { hint: "Choose another --out, or pass --force." });
   }
 
-  const { microBatchesPerStep } = batchLayout(recipe, options.gpus);
+  const { microBatchesPerStep, globalBatch } = batchLayout(recipe, options.gpus);
   const initAdapter = recipe.init_adapter ? readAdapterConfig(recipe.init_adapter) : undefined;
   let spec: JobSpec | undefined;
   await writeDirAtomic(jobDir, async (dir) => {
@@ -105,6 +105,9 @@ export async function prepareJob(options: PrepareOptions): Promise<PreparedJob> 
       epochs: recipe.training.epochs,
       microBatchSize: recipe.training.micro_batch_size,
       microBatchesPerStep,
+      ...(recipe.training.micro_batch_tokens !== undefined
+        ? { microBatchTokens: { budget: recipe.training.micro_batch_tokens, globalBatch, gpus: options.gpus } }
+        : {}),
       seed: recipe.training.seed,
       groupByLength: recipe.data.group_by_length,
       permutation: seededPermutation,

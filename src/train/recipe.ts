@@ -60,6 +60,11 @@ export const TrainingSchema = z
     micro_batch_size: positiveInt.default(1),
     /** Sequences per optimizer step over all devices; default micro_batch_size × gpus (no accumulation). */
     global_batch_size: positiveInt.optional(),
+    /**
+     * Micro-batches by token budget instead of micro_batch_size: each step's global_batch_size
+     * sequences are split into micro-batches of at most this many tokens (longest first).
+     */
+    micro_batch_tokens: positiveInt.optional(),
     lr: z.number().positive(),
     schedule: z.enum(["cosine", "linear", "constant"]).default("cosine"),
     warmup_ratio: z.number().min(0).max(1).default(0),
@@ -67,7 +72,8 @@ export const TrainingSchema = z
     max_grad_norm: z.number().positive().default(1),
     betas: z.tuple([z.number(), z.number()]).default([0.9, 0.999]),
     eps: z.number().positive().default(1e-8),
-    gradient_checkpointing: z.boolean().default(false),
+    /** Recompute activations in backward: true, false, or auto (only as many layers as GPU memory requires). */
+    gradient_checkpointing: z.union([z.boolean(), z.literal("auto")]).default("auto"),
     /** NEFTune noise α (5–15 typical); null = off. */
     neftune_alpha: z.number().positive().nullable().default(null),
     seed: z.number().int().min(0).default(42),
@@ -147,6 +153,11 @@ export function parseRecipe(raw: unknown, path: string): Recipe {
   const recipe = parsed.data;
   if (recipe.method === "dpo" && recipe.data.packing !== false) {
     throw new KieloError(`${path}: data.packing: preference data is never packed; remove it for a DPO recipe.`);
+  }
+  if (recipe.training.micro_batch_tokens !== undefined && recipe.training.global_batch_size === undefined) {
+    throw new KieloError(`${path}: training.micro_batch_tokens needs training.global_batch_size (sequences per optimizer step)`, {
+      hint: "Set global_batch_size to the number of sequences each optimizer step should see, e.g. 64.",
+    });
   }
   if (recipe.dtype === "fp16" && recipe.adapter.type === "none" && !recipe.init_adapter) {
     throw new KieloError(

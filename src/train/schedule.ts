@@ -14,8 +14,14 @@ export interface ScheduleOptions {
   epochs: number;
   /** Sequences per micro-batch. */
   microBatchSize: number;
-  /** Micro-batches per optimizer step, over all devices. */
+  /** Micro-batches per optimizer step, over all devices (0 with `microBatchTokens`: it varies). */
   microBatchesPerStep: number;
+  /**
+   * Micro-batches by token budget instead of by row count: each step takes `globalBatch`
+   * sequences and splits them into micro-batches of at most this many tokens (`lengths`), longest
+   * first; their number per step is rounded up to a multiple of `gpus`.
+   */
+  microBatchTokens?: { budget: number; globalBatch: number; gpus: number };
   seed: number;
   groupByLength: boolean;
   /** A seeded permutation of 0..n-1 (the project's PRNG). */
@@ -25,6 +31,7 @@ export interface ScheduleOptions {
 export interface Schedule {
   /** steps[s][m] = sequence indices of micro-batch m of step s (possibly empty in the last step of an epoch). */
   steps: number[][][];
+  /** Micro-batches of every step; 0 = it varies from step to step (token budget). */
   microBatchesPerStep: number;
 }
 
@@ -39,7 +46,9 @@ export function buildSchedule(options: ScheduleOptions): Schedule {
   const { sequences, epochs, microBatchSize, microBatchesPerStep, seed } = options;
   if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`epochs must be a positive integer, got ${epochs}`);
   if (sequences < 1) throw new Error("cannot build a schedule for zero sequences");
-  const globalBatch = microBatchSize * microBatchesPerStep;
+  const byTokens = options.microBatchTokens;
+  if (byTokens && !options.lengths) throw new Error("micro-batches by token budget need sequence lengths");
+  const globalBatch = byTokens ? byTokens.globalBatch : microBatchSize * microBatchesPerStep;
   const steps: number[][][] = [];
   for (let epoch = 0; epoch < epochs; epoch++) {
     // One permutation per epoch, seeded by (seed, epoch), so epochs differ and runs repeat.
@@ -50,6 +59,10 @@ export function buildSchedule(options: ScheduleOptions): Schedule {
     }
     for (let start = 0; start < order.length; start += globalBatch) {
       const batch = order.slice(start, start + globalBatch);
+      if (byTokens) {
+        steps.push(splitByTokens(batch, options.lengths!, byTokens.budget, byTokens.gpus));
+        continue;
+      }
       const micro: number[][] = [];
       for (let m = 0; m < microBatchesPerStep; m++) {
         micro.push(batch.slice(m * microBatchSize, (m + 1) * microBatchSize));
@@ -57,7 +70,42 @@ export function buildSchedule(options: ScheduleOptions): Schedule {
       steps.push(micro);
     }
   }
-  return { steps, microBatchesPerStep };
+  return { steps, microBatchesPerStep: byTokens ? 0 : microBatchesPerStep };
+}
+
+/**
+ * One step's sequences in micro-batches of at most `budget` tokens: first-fit decreasing (longest
+ * sequence first, into the first micro-batch it fits; a sequence longer than the budget alone).
+ * The count is then made a multiple of `multiple` (every GPU runs the same number of forward
+ * passes) by halving the fullest micro-batches, or, when none can be split, with empty ones.
+ */
+export function splitByTokens(batch: readonly number[], lengths: ArrayLike<number>, budget: number, multiple: number): number[][] {
+  const length = (s: number) => lengths[s] ?? 0;
+  const sorted = [...batch].sort((a, b) => length(b) - length(a));
+  const bins: { seqs: number[]; tokens: number }[] = [];
+  for (const s of sorted) {
+    const bin = bins.find((b) => b.tokens + length(s) <= budget);
+    if (bin) {
+      bin.seqs.push(s);
+      bin.tokens += length(s);
+    } else {
+      bins.push({ seqs: [s], tokens: length(s) });
+    }
+  }
+  while (bins.length % multiple !== 0) {
+    const splittable = bins.filter((b) => b.seqs.length > 1).sort((a, b) => b.tokens - a.tokens)[0];
+    if (!splittable) {
+      bins.push({ seqs: [], tokens: 0 });
+      continue;
+    }
+    // Alternate the (longest-first) sequences between the halves: two bins of similar size.
+    const half = { seqs: splittable.seqs.filter((_, i) => i % 2 === 1), tokens: 0 };
+    splittable.seqs = splittable.seqs.filter((_, i) => i % 2 === 0);
+    half.tokens = half.seqs.reduce((sum, s) => sum + length(s), 0);
+    splittable.tokens -= half.tokens;
+    bins.push(half);
+  }
+  return bins.map((b) => b.seqs);
 }
 
 function groupByLength(order: number[], lengths: ArrayLike<number>, megabatch: number): number[] {
@@ -71,15 +119,23 @@ function groupByLength(order: number[], lengths: ArrayLike<number>, megabatch: n
   return out;
 }
 
-/** Serialise as docs/formats.md §3: int64 [n_steps, mb_per_step, (n, seq…)…]. */
+/**
+ * Serialise as docs/formats.md §3: int64 [n_steps, mb_per_step, (n, seq…)…]; with mb_per_step 0
+ * (a varying count) every step starts with its own count: [n_steps, 0, (m, (n, seq…)×m)…].
+ */
 export function encodeSchedule(schedule: Schedule): Buffer {
+  const variable = schedule.microBatchesPerStep === 0;
   let count = 2;
-  for (const step of schedule.steps) for (const micro of step) count += 1 + micro.length;
+  for (const step of schedule.steps) {
+    if (variable) count += 1;
+    for (const micro of step) count += 1 + micro.length;
+  }
   const out = new BigInt64Array(count);
   let i = 0;
   out[i++] = BigInt(schedule.steps.length);
   out[i++] = BigInt(schedule.microBatchesPerStep);
   for (const step of schedule.steps) {
+    if (variable) out[i++] = BigInt(step.length);
     for (const micro of step) {
       out[i++] = BigInt(micro.length);
       for (const seq of micro) out[i++] = BigInt(seq);
@@ -97,7 +153,8 @@ export function decodeSchedule(bytes: Uint8Array): Schedule {
   const steps: number[][][] = [];
   for (let s = 0; s < nSteps; s++) {
     const step: number[][] = [];
-    for (let m = 0; m < perStep; m++) {
+    const count = perStep === 0 ? next() : perStep;
+    for (let m = 0; m < count; m++) {
       const n = next();
       const micro: number[] = [];
       for (let k = 0; k < n; k++) micro.push(next());

@@ -104,3 +104,16 @@ test("global batch → micro-batches per step, refusing batches that do not spli
   assert.deepEqual(spec.eval, { every_steps: 1 });
   assert.equal(spec.dpo, null);
 });
+
+test("micro-batches by token budget: a varying count per step, and a global batch is required", () => {
+  const recipe = parseRecipe(
+    { method: "sft", model: "m", data: { train: "t" }, training: { lr: 1e-4, micro_batch_tokens: 16384, global_batch_size: 64 } },
+    "/r.yaml",
+  );
+  assert.deepEqual(batchLayout(recipe, 2), { microBatchesPerStep: 0, globalBatch: 64 });
+  assert.equal(recipe.training.gradient_checkpointing, "auto");
+  assert.throws(
+    () => parseRecipe({ method: "sft", model: "m", data: { train: "t" }, training: { lr: 1e-4, micro_batch_tokens: 4096 } }, "/r.yaml"),
+    /micro_batch_tokens needs training.global_batch_size/,
+  );
+});

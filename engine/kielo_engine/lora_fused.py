@@ -1,0 +1,106 @@
+"""LoRA's low-rank term as one autograd function, computed in the activation dtype.
+
+peft computes `lora_B(lora_A(dropout(x))) * scaling` with `x` cast to the fp32 adapter weights:
+for every adapted layer it writes an fp32 copy of the activations, a dropped-out fp32 copy, and
+autograd keeps the fp32 copy for the backward of lora_A — seven such layers per decoder block
+(all-linear). On a bf16 7B model that is more activation memory than the base model's own
+activations, and most of the step's memory traffic outside the matrix products.
+
+`LoraDelta` computes s·(m ⊙ x / (1 − p))·Aᵀ·Bᵀ in x's dtype (bf16 operands, fp32 accumulation in
+the matrix products) and keeps only x (usually already kept: q, k, v share one input), the
+dropout mask as bool, and the small [tokens × r] product. Gradients of the fp32 adapter weights
+come out in fp32. The result equals peft's up to bf16 rounding of the low-rank term, which is
+then added to a bf16 base output anyway.
+
+`install(model)` swaps the forward of each peft LoRA Linear for one that uses LoraDelta whenever
+the layer is in the plain case (one active vanilla LoRA adapter, not merged, not disabled, no
+extra arguments) and falls back to peft's own forward otherwise, so peft's adapter switching,
+`disable_adapter()` (the DPO reference) and saving are untouched.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+import torch
+from peft.tuners.lora.layer import Linear as PeftLoraLinear
+from torch import Tensor, nn
+
+
+class LoraDelta(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, weight_a: Tensor, weight_b: Tensor, scaling: float, mask: Tensor | None, keep: float) -> Tensor:
+        a = weight_a.to(x.dtype)
+        b = weight_b.to(x.dtype)
+        dropped = x if mask is None else x * mask * (1.0 / keep)
+        xa = dropped @ a.t()
+        ctx.save_for_backward(x, mask, a, b, xa)
+        ctx.scaling, ctx.keep = scaling, keep
+        ctx.weight_dtypes = (weight_a.dtype, weight_b.dtype)
+        return (xa @ b.t()) * scaling
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
+        x, mask, a, b, xa = ctx.saved_tensors
+        scaling, keep = ctx.scaling, ctx.keep
+        grad2 = grad.reshape(-1, grad.shape[-1])
+        grad_xa = (grad2 @ b) * scaling  # [tokens, r]
+        grad_x = grad_a = grad_b = None
+        if ctx.needs_input_grad[0]:
+            grad_x = (grad_xa @ a).view(x.shape)
+            if mask is not None:
+                grad_x = grad_x * mask * (1.0 / keep)
+        if ctx.needs_input_grad[2]:
+            # bf16 operands, fp32 accumulation inside the product, rounded once (as autocast does)
+            grad_b = ((grad2.t() @ xa.reshape(-1, xa.shape[-1])) * scaling).to(ctx.weight_dtypes[1])
+        if ctx.needs_input_grad[1]:
+            dropped = x if mask is None else x * mask * (1.0 / keep)
+            grad_a = (grad_xa.t() @ dropped.reshape(-1, x.shape[-1])).to(ctx.weight_dtypes[0])
+        return grad_x, grad_a, grad_b, None, None, None
+
+
+def lora_delta(x: Tensor, weight_a: Tensor, weight_b: Tensor, scaling: float, dropout_p: float, training: bool) -> Tensor:
+    mask = None
+    keep = 1.0
+    if training and dropout_p > 0:
+        keep = 1.0 - dropout_p
+        mask = torch.empty(x.shape, dtype=torch.bool, device=x.device).bernoulli_(keep)
+    return LoraDelta.apply(x, weight_a, weight_b, scaling, mask, keep)
+
+
+def _dropout_p(module: nn.Module) -> float:
+    return float(module.p) if isinstance(module, nn.Dropout) else 0.0
+
+
+def fused_forward(self: PeftLoraLinear, x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    active = self.active_adapters
+    plain = (
+        not args
+        and not kwargs
+        and not self.disable_adapters
+        and not self.merged
+        and len(active) == 1
+        and active[0] in self.lora_A
+        and active[0] not in self.lora_variant
+        and x.is_floating_point()
+    )
+    if not plain:
+        return type(self).forward(self, x, *args, **kwargs)
+    name = active[0]
+    result = self.base_layer(x)
+    delta = lora_delta(
+        x.to(result.dtype), self.lora_A[name].weight, self.lora_B[name].weight, self.scaling[name],
+        _dropout_p(self.lora_dropout[name]), self.training,
+    )
+    return result + delta
+
+
+def install(model: nn.Module) -> int:
+    """Use LoraDelta in every peft LoRA Linear of `model`; returns how many layers."""
+    count = 0
+    for module in model.modules():
+        if isinstance(module, PeftLoraLinear):
+            module.forward = types.MethodType(fused_forward, module)
+            count += 1
+    return count

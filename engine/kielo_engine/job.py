@@ -93,6 +93,7 @@ class Job:
     steps: int
     micro_batches_per_step: int
     gradient_checkpointing: bool | str  # True, False or "auto" (memory.py)
+    memory_limit_gib: float | None
     neftune_alpha: float | None
     dpo: DpoSpec | None
     eval: EvalSpec | None
@@ -362,6 +363,7 @@ def parse_job(obj: Any, job_dir: str, file: str = "job.json") -> Job:
         steps=r.integer("steps", minimum=1),
         micro_batches_per_step=r.integer("micro_batches_per_step", minimum=0),  # 0: varies per step
         gradient_checkpointing=_read_checkpointing(r),
+        memory_limit_gib=None if r._get("memory_limit_gib", required=False) is None else r.number("memory_limit_gib", minimum=0, exclusive_min=True),
         neftune_alpha=neftune,
         dpo=dpo,
         eval=evals,

@@ -29,9 +29,21 @@ from torch import nn
 
 BUDGET_FRACTION = 0.90
 PROBE_TOKENS = 1024
-# Allocator fragmentation, the head's logits chunk (forward.CHUNK_BYTES), backward transients.
+# Allocator fragmentation, the head's logits chunk (forward.CHUNK_BYTES), backward transients:
+# 3 GiB, or a tenth of a smaller budget.
 MARGIN_BYTES = 3 << 30
 MARGIN_FRACTION = 0.10
+
+
+def memory_budget(device: torch.device, limit_gib: float | None) -> int:
+    """What a step may use: 90 % of the GPU, or of `memory_limit_gib` when the job sets one (then
+    also enforced: the allocator raises out-of-memory beyond it, as on a smaller GPU)."""
+    total = torch.cuda.get_device_properties(device).total_memory
+    if limit_gib is None:
+        return int(total * BUDGET_FRACTION)
+    limit = min(total, int(limit_gib * (1 << 30)))
+    torch.cuda.set_per_process_memory_fraction(limit / total, device)
+    return int(limit * BUDGET_FRACTION)
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,7 @@ def auto_plan(
     flat: bool,
     device: torch.device,
     layer_input_bytes_per_token: int,
+    budget_bytes: int,
 ) -> CheckpointPlan:
     """Measure with a probe forward of `probe_model` (the decoder, or the whole model), then plan.
     The probe is one document of the data's first tokens, in the layout the run uses."""
@@ -87,7 +100,7 @@ def auto_plan(
         largest_micro_batch_tokens=largest_micro_batch_tokens,
         allocated_bytes=torch.cuda.memory_allocated(device),
         pending_state_bytes=optimizer_state_bytes(model),
-        total_bytes=torch.cuda.get_device_properties(device).total_memory,
+        budget_bytes=budget_bytes,
         layers=len(decoder_layers(model)),
         layer_input_bytes_per_token=layer_input_bytes_per_token,
     )
@@ -112,13 +125,13 @@ def plan(
     largest_micro_batch_tokens: int,
     allocated_bytes: int,
     pending_state_bytes: int,
-    total_bytes: int,
+    budget_bytes: int,
     layers: int,
     layer_input_bytes_per_token: int,
 ) -> CheckpointPlan:
     """How many layers to checkpoint so that the estimated peak stays inside the budget."""
-    budget = int(total_bytes * BUDGET_FRACTION)
-    fixed = allocated_bytes + pending_state_bytes + MARGIN_BYTES
+    budget = budget_bytes
+    fixed = allocated_bytes + pending_state_bytes + min(MARGIN_BYTES, int(MARGIN_FRACTION * budget))
     per_layer = activation_bytes_per_token / max(1, layers)
     saving = max(0.0, per_layer - layer_input_bytes_per_token) * largest_micro_batch_tokens
     activations = activation_bytes_per_token * largest_micro_batch_tokens * (1 + MARGIN_FRACTION)

@@ -45,6 +45,7 @@ from .events import EventLog
 from .forward import VARLEN_ATTENTION, base_model, choose_attention, decoder_and_head, register_varlen_attention, token_logps
 from .export import save_trained_model
 from .job import Job, load_job
+from .kernels import apply_fused_kernels
 from .lora import trainable_parameter_count
 from .modeling import read_json, torch_dtype
 from .optim import make_optimizer, make_scheduler
@@ -145,6 +146,7 @@ class Trainer:
         self.train_data.check_vocab(vocab)
         if self.eval_data is not None:
             self.eval_data.check_vocab(vocab)
+        self.kernels_note = apply_fused_kernels(self.model, self.device)
         if job.adapter is not None:
             lora_fused.install(self.model)
         self.model.config.use_cache = False
@@ -179,6 +181,7 @@ class Trainer:
         """Which decoder layers recompute their forward in backward (job `gradient_checkpointing`)."""
         setting = self.job.gradient_checkpointing
         layers = len(memory.decoder_layers(self.model))
+        budget = memory.memory_budget(self.device, self.job.memory_limit_gib) if self.device.type == "cuda" else None
         if setting is True or (setting == "auto" and self.dist.enabled):
             memory.set_checkpointed_layers(self.model, layers)
             return f"all {layers} layers" + (" (auto: under torchrun)" if setting == "auto" else "")
@@ -194,6 +197,7 @@ class Trainer:
                 probe_ids=np.asarray(data.tokens[: memory.PROBE_TOKENS], dtype=np.int64),
                 largest_micro_batch_tokens=largest, flat=self.flat, device=self.device,
                 layer_input_bytes_per_token=base_model(self.model).config.hidden_size * torch_dtype(self.precision.compute_dtype).itemsize,
+                budget_bytes=budget,
             )
         memory.set_checkpointed_layers(self.model, result.layers)
         return "auto: " + result.describe()
@@ -374,6 +378,7 @@ class Trainer:
             attention=self.attention_note,
             layout="flat" if self.flat else "rows",
             gradient_checkpointing=self.checkpointing_note,
+            kernels=self.kernels_note,
             params=self.params_total,
             trainable_params=self.params_trainable,
             resumed_from_step=start_step,

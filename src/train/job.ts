@@ -36,6 +36,7 @@ export interface JobSpec {
   micro_batches_per_step: number;
   micro_batch_size: number;
   gradient_checkpointing: boolean | "auto";
+  memory_limit_gib: number | null;
   neftune_alpha: number | null;
   dpo: null | {
     beta: number;
@@ -160,6 +161,7 @@ export function buildJobSpec(inputs: JobInputs): JobSpec {
     micro_batches_per_step: inputs.microBatchesPerStep,
     micro_batch_size: t.micro_batch_size,
     gradient_checkpointing: t.gradient_checkpointing,
+    memory_limit_gib: t.memory_limit_gib ?? null,
     neftune_alpha: recipe.method === "sft" ? t.neftune_alpha : null,
     dpo:
       recipe.method === "dpo"

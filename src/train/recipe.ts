@@ -74,6 +74,8 @@ export const TrainingSchema = z
     eps: z.number().positive().default(1e-8),
     /** Recompute activations in backward: true, false, or auto (only as many layers as GPU memory requires). */
     gradient_checkpointing: z.union([z.boolean(), z.literal("auto")]).default("auto"),
+    /** GPU memory this run may use (GiB, per GPU): auto checkpointing plans for it and the engine enforces it. */
+    memory_limit_gib: z.number().positive().optional(),
     /** NEFTune noise α (5–15 typical); null = off. */
     neftune_alpha: z.number().positive().nullable().default(null),
     seed: z.number().int().min(0).default(42),

@@ -14,8 +14,9 @@ Checks (bf16 unless said; relative error = ‖fast − ref‖ / ‖ref‖, again
    summed log-probs per document and the LoRA gradients, fast vs reference, each against fp32;
 3. a loss curve: the real tiny model (stories260K) trained by the engine for 30 LoRA steps on the
    fast path and on the reference path; per-step losses must agree within bf16 tolerance.
-Then timings (median ms of a forward+backward at the given tokens per micro-batch) and the top
-CUDA kernels of each path from torch.profiler, printed as a table last; logs into $OUT.
+Then timings (median ms of one forward+backward of a micro-batch, no optimizer step; MFU with
+4N FLOPs per token as for LoRA, N scaled to the layers used, over 989 TFLOP/s) and the top CUDA
+kernels of each path from torch.profiler; a table printed last; logs into $OUT.
 """
 
 from __future__ import annotations
@@ -286,8 +287,9 @@ def time_path(shape: dict, layers: int, tokens: int, device: torch.device, path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cpu", action="store_true", help="tiny sizes on the CPU: correctness checks only")
-    parser.add_argument("--layers", type=int, default=4, help="decoder layers of the Llama-2-7B-shaped model")
-    parser.add_argument("--tokens", type=int, default=16384, help="tokens per micro-batch for the timings")
+    parser.add_argument("--layers", type=int, default=4, help="decoder layers of the Llama-2-7B-shaped model for the checks")
+    parser.add_argument("--time-layers", type=int, default=32, help="decoder layers of the Llama-2-7B-shaped model for the timings")
+    parser.add_argument("--tokens", type=int, default=8192, help="tokens per micro-batch for the timings")
     parser.add_argument("--out", default=os.environ.get("OUT", tempfile.mkdtemp(prefix="fast-path-")))
     args = parser.parse_args()
     out = Path(args.out)
@@ -307,8 +309,9 @@ def main() -> int:
             if path == "fast+liger":
                 check_step(device, LLAMA2_7B_LAYER, args.layers, lengths, torch.bfloat16, ("fast+liger",), fp32)
             for doc_len in (2048, 237):
-                seconds, peak, tokens = time_path(LLAMA2_7B_LAYER, args.layers, args.tokens, device, path, doc_len, out if doc_len == 2048 else None)
-                record(f"time: {path}, {args.layers} 7B layers, docs of {doc_len}, {tokens} tokens", f"{seconds * 1000:.1f} ms, {tokens / seconds:,.0f} tok/s", f"{peak:.1f} GiB")
+                seconds, peak, tokens = time_path(LLAMA2_7B_LAYER, args.time_layers, args.tokens, device, path, doc_len, out if doc_len == 2048 else None)
+                mfu = 4 * 6.74e9 * args.time_layers / 32 * tokens / seconds / 989e12
+                record(f"time: {path}, {args.time_layers} 7B layers, docs of {doc_len}, {tokens} tok", f"{seconds * 1000:.0f} ms, {tokens / seconds:,.0f} tok/s, {mfu:.0%}", f"{peak:.1f} GiB")
     else:
         check_head(device, 300, 64, 500)
         check_step(device, TINY_SHAPE, 2, [30, 12, 50, 7], torch.float32, ("fast",))

@@ -61,6 +61,7 @@ def record(check: str, value: str, limit: str = "", ok: bool | None = None) -> b
 
 def rel(a: torch.Tensor, b: torch.Tensor) -> float:
     a, b = a.double(), b.double()
+    a, b = a.detach(), b.detach()
     return float((a - b).norm() / b.norm().clamp(min=1e-30))
 
 
@@ -92,7 +93,14 @@ def random_model(shape: dict, layers: int, device: torch.device, dtype: torch.dt
     config = LlamaConfig(**shape, num_hidden_layers=layers, max_position_embeddings=4096, rms_norm_eps=1e-5, tie_word_embeddings=False)
     config._attn_implementation = attention
     torch.manual_seed(1)
-    model = LlamaForCausalLM(config).to(device=device, dtype=dtype)
+    # Initialised where it runs, in its dtype: a 7B model initialised on the CPU takes minutes.
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        with torch.device(device):
+            model = LlamaForCausalLM(config)
+    finally:
+        torch.set_default_dtype(default)
     model.config.use_cache = False
     model = apply_lora(model, r=16, alpha=32, dropout=0.0, target_modules="all-linear")
     with torch.no_grad():  # a non-zero B, so the adapter changes the output
@@ -167,15 +175,25 @@ def step_numbers(shape: dict, layers: int, lengths: list[int], device: torch.dev
     return sequence_sums(logps.detach(), targets, len(docs)), lora_grads(model)
 
 
-def check_step(device: torch.device, shape: dict, layers: int, lengths: list[int], dtype: torch.dtype, paths: tuple[str, ...], fp32=None):
-    fp32 = fp32 or step_numbers(shape, layers, lengths, device, "reference", torch.float32)
+def check_step(device: torch.device, shape: dict, layers: int, lengths: list[int], dtype: torch.dtype, paths: tuple[str, ...], baseline=None):
+    """Each path in `dtype` against the fp32 reference path. A bf16 model's LoRA gradients differ
+    from fp32 by a lot on a random-init model (measured on an H200: 48 % relative for the
+    reference path itself), so the check is that the fast path is no further from fp32 than the
+    reference path in the same dtype (×1.25 + 0.01), and log-probs within 1e-2."""
+    if baseline is None:
+        fp32 = step_numbers(shape, layers, lengths, device, "reference", torch.float32)
+        same = step_numbers(shape, layers, lengths, device, "reference", dtype) if dtype != torch.float32 else fp32
+        baseline = (fp32, same)
+    fp32, same = baseline
     name = str(dtype).removeprefix("torch.")
-    limits = (1e-2, 5e-2) if dtype != torch.float32 else (1e-5, 1e-4)
+    ref_err = rel(same[1], fp32[1])
     for path in paths:
         sums, grads = step_numbers(shape, layers, lengths, device, path, dtype)
-        record(f"{layers}-layer step, {path} {name} vs fp32 reference: Σ log-probs/doc", f"{rel(sums, fp32[0]):.2e}", f"≤ {limits[0]:.0e}", rel(sums, fp32[0]) <= limits[0])
-        record(f"{layers}-layer step, {path} {name} vs fp32 reference: LoRA grads", f"{rel(grads, fp32[1]):.2e}", f"≤ {limits[1]:.0e}", rel(grads, fp32[1]) <= limits[1])
-    return fp32
+        err = rel(grads, fp32[1])
+        record(f"{layers}-layer step, {path} {name} vs fp32: Σ log-probs/doc", f"{rel(sums, fp32[0]):.2e}", "≤ 1e-2", rel(sums, fp32[0]) <= 1e-2)
+        record(f"{layers}-layer step, {path} {name} vs fp32: LoRA grads", f"{err:.2e} (ref {ref_err:.2e})", "≤1.25·ref", err <= 1.25 * ref_err + 0.01)
+        record(f"{layers}-layer step, {path} vs reference, both {name}: LoRA grads", f"{rel(grads, same[1]):.2e}", "", None)
+    return baseline
 
 
 # ---- 3. a loss curve through the engine ---------------------------------------------------------
@@ -290,6 +308,7 @@ def main() -> int:
     parser.add_argument("--layers", type=int, default=4, help="decoder layers of the Llama-2-7B-shaped model for the checks")
     parser.add_argument("--time-layers", type=int, default=32, help="decoder layers of the Llama-2-7B-shaped model for the timings")
     parser.add_argument("--tokens", type=int, default=8192, help="tokens per micro-batch for the timings")
+    parser.add_argument("--no-timings", dest="timings", action="store_false", help="correctness checks only")
     parser.add_argument("--out", default=os.environ.get("OUT", tempfile.mkdtemp(prefix="fast-path-")))
     args = parser.parse_args()
     out = Path(args.out)
@@ -300,14 +319,16 @@ def main() -> int:
         register_varlen_attention()
         check_head(device, 8192, 4096, 32000)
         lengths = [1500, 700, 300, 2048, 37, 911]
-        fp32 = check_step(device, LLAMA2_7B_LAYER, args.layers, lengths, torch.bfloat16, ("reference", "fast"))
+        baseline = check_step(device, LLAMA2_7B_LAYER, args.layers, lengths, torch.bfloat16, ("fast",))
         with tempfile.TemporaryDirectory() as work:
             check_curve(Path(work), 30, "bf16")
         # Liger patches transformers' Llama module for every model made afterwards: it comes last.
         liger = importlib.util.find_spec("liger_kernel") is not None
         for path in ("reference", "fast", *(("fast+liger",) if liger else ())):
             if path == "fast+liger":
-                check_step(device, LLAMA2_7B_LAYER, args.layers, lengths, torch.bfloat16, ("fast+liger",), fp32)
+                check_step(device, LLAMA2_7B_LAYER, args.layers, lengths, torch.bfloat16, ("fast+liger",), baseline)
+            if not args.timings:
+                continue
             for doc_len in (2048, 237):
                 seconds, peak, tokens = time_path(LLAMA2_7B_LAYER, args.time_layers, args.tokens, device, path, doc_len, out if doc_len == 2048 else None)
                 mfu = 4 * 6.74e9 * args.time_layers / 32 * tokens / seconds / 989e12

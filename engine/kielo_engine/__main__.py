@@ -23,6 +23,7 @@ commands:
                    re-running a job resumes from its last complete checkpoint
   generate …       continue token sequences (see `generate --help`)
   merge …          merge a LoRA adapter into full weights (see `merge --help`)
+  score …          classify or embed token sequences (see `score --help`)
   check            print torch / CUDA / GPU facts as JSON (used by `kielo doctor`)
   --version        print the engine version
 """
@@ -89,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
         from .merge import main as merge_main
 
         return int(merge_main(rest) or 0)
+    if command == "score":
+        from .score import main as score_main
+
+        return int(score_main(rest) or 0)
     if command == "check":
         print(json.dumps(check()))
         return 0

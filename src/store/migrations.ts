@@ -7,6 +7,9 @@
  * - `generations`: model outputs (for evaluation and review), keyed by run and prompt key.
  * - `translations`: the translation cache, one row per finished segment.
  * - `eval_results`: per-item evaluation verdicts (e.g. IFEval per prompt), as JSON.
+ * - `answer_metrics`: text metrics and model-based scores of one answer (`kielo eval text`).
+ * - `scorer_cache`: model-based scores already computed (LLM judge), by scorer and input hash.
+ * - `qa_chunks`: question/answer pairs written for one document chunk (`kielo data qa-from-docs`).
  */
 export const MIGRATIONS: readonly string[] = [
   `
@@ -57,6 +60,38 @@ export const MIGRATIONS: readonly string[] = [
     item_key  TEXT NOT NULL,
     result_json TEXT NOT NULL,
     PRIMARY KEY (run_id, item_key)
+  );
+  `,
+  `
+  CREATE TABLE answer_metrics (
+    run_id        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    answer_key    TEXT NOT NULL,
+    model         TEXT,                   -- label of the model that wrote the answer
+    source_run_id INTEGER,                -- the generate run the answers came from, when known
+    prompt        TEXT NOT NULL,
+    answer        TEXT NOT NULL,
+    readability_lang TEXT NOT NULL,       -- textstat's language setting
+    answer_lang   TEXT,                   -- langdetect's verdict
+    metrics_json  TEXT NOT NULL,          -- {field: number | null}: textstat block + answer metrics
+    scores_json   TEXT NOT NULL DEFAULT '{}',  -- {scorer: {label, score}}
+    versions_json TEXT NOT NULL,          -- textstat, langdetect and each scorer's version
+    PRIMARY KEY (run_id, answer_key)
+  );
+
+  CREATE TABLE scorer_cache (
+    scorer_hash TEXT NOT NULL,            -- hash of the scorer's settings (model, rubric, decoding)
+    input_hash  TEXT NOT NULL,            -- sha256 of the scored input
+    result_json TEXT NOT NULL,
+    created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+    PRIMARY KEY (scorer_hash, input_hash)
+  );
+
+  CREATE TABLE qa_chunks (
+    settings_hash TEXT NOT NULL,          -- hash of model, prompt version, pairs per chunk, language
+    chunk_hash    TEXT NOT NULL,          -- sha256 of the chunk text
+    pairs_json    TEXT NOT NULL,          -- [{question, answer}]
+    created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+    PRIMARY KEY (settings_hash, chunk_hash)
   );
   `,
 ];

@@ -1,5 +1,6 @@
 /** `kielo eval …`: evaluate model responses. `eval ifeval` scores IFEval strict and loose. */
 import { Command, Option } from "commander";
+import { registerEvalText } from "./eval-text.ts";
 import { openStore, defaultStorePath } from "../../store/db.ts";
 import { writeFileAtomic } from "../../util/atomic.ts";
 import { evaluateIfeval, toJsonReport } from "../../eval/ifeval/evaluate.ts";
@@ -23,7 +24,8 @@ interface IfevalCliOptions {
 }
 
 export function registerEval(program: Command): void {
-  const evalCommand = program.command("eval").description("evaluate model responses (IFEval strict and loose, response language)");
+  const evalCommand = program.command("eval").description("evaluate model responses (IFEval strict and loose, response language, text metrics)");
+  registerEvalText(evalCommand);
   evalCommand
     .command("ifeval")
     .description(

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { registerDataConvert } from "./data-convert.ts";
 import { registerDataCompile } from "./data-compile.ts";
 import { registerDataInspect } from "./data-inspect.ts";
+import { registerDataQaFromDocs } from "./data-qa-from-docs.ts";
 
 export function registerData(program: Command): void {
   const data = program
@@ -12,5 +13,6 @@ export function registerData(program: Command): void {
   registerDataConvert(data);
   registerDataCompile(data);
   registerDataInspect(data);
+  registerDataQaFromDocs(data);
   void data;
 }

@@ -65,15 +65,17 @@ export function judgeMessages(aspect: JudgeAspect, input: ScoreInput): { role: "
   ];
 }
 
-/** The JSON object in a reply: the whole reply, or the first `{…}` block (models like to add fences). */
+/** The JSON value in a reply: the whole reply, or the first `{…}` / `[…]` block (models like to add fences and words). */
 export function extractJson(text: string): unknown {
   const trimmed = text.trim();
   try {
     return JSON.parse(trimmed);
   } catch {
-    const start = trimmed.indexOf("{");
-    const end = trimmed.lastIndexOf("}");
-    if (start < 0 || end <= start) throw new Error("no JSON object in the reply");
+    const object = trimmed.indexOf("{");
+    const array = trimmed.indexOf("[");
+    const start = array >= 0 && (object < 0 || array < object) ? array : object;
+    const end = trimmed.lastIndexOf(start === array ? "]" : "}");
+    if (start < 0 || end <= start) throw new Error("no JSON in the reply");
     return JSON.parse(trimmed.slice(start, end + 1));
   }
 }

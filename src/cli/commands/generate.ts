@@ -21,6 +21,9 @@ import { writeFileAtomic } from "../../util/atomic.ts";
 import { InputError, KieloError } from "../../util/errors.ts";
 import { number } from "../options.ts";
 import { Progress } from "../../util/progress.ts";
+import { DEFAULT_READABILITY_LANG, evaluateTexts } from "../../eval/text/evaluate.ts";
+import { formatSummary, storeTextEval } from "../../eval/text/run.ts";
+import { buildScorers, readScorersConfig } from "../../eval/text/scorers/config.ts";
 
 interface GenerateOptions {
   model: string;
@@ -40,6 +43,10 @@ interface GenerateOptions {
   python?: string;
   label?: string;
   quiet?: boolean;
+  metrics?: boolean;
+  scorers?: string;
+  readabilityLang: string;
+  lang?: string;
 }
 
 /** One prompt as read from the input file. */
@@ -73,6 +80,10 @@ export function registerGenerate(program: Command): void {
     .option("--device <device>", "cpu, cuda, cuda:1 … (default: cuda when available)")
     .option("--python <path>", "Python interpreter for the engine")
     .option("--label <name>", "label of the run in kielo.db")
+    .option("--metrics", "also score the answers as `kielo eval text` does (stored in kielo.db, summary printed)")
+    .option("--scorers <config.yaml>", "with --metrics: model-based scorers (docs/text-metrics.md)")
+    .option("--readability-lang <lang>", "with --metrics: textstat's language, or auto", DEFAULT_READABILITY_LANG)
+    .option("--lang <code>", "with --metrics: the language answers should be in")
     .option("--quiet", "no progress")
     .action(generateCommand);
 }
@@ -135,6 +146,17 @@ async function generateCommand(options: GenerateOptions): Promise<void> {
   const truncated = answers.filter((a) => a.finish_reason === "length").length;
   finishRun(db, runId, "done", { prompts: answers.length, hit_max_new_tokens: truncated });
   process.stdout.write(`${answers.length} answers → ${resolve(options.out)} (${truncated} stopped at --max-new-tokens)\n`);
+  if (options.metrics) {
+    const label = options.label ?? options.adapter ?? options.model;
+    const scorers = options.scorers ? buildScorers(readScorersConfig(options.scorers), db, { ...(options.python ? { python: options.python } : {}) }) : [];
+    const scored = await evaluateTexts(
+      answers.map((a) => ({ key: a.key, prompt: a.prompt, answer: a.response })),
+      { readabilityLang: options.readabilityLang, targetLang: options.lang, tokenizer: tokenizerDir, scorers, model: label, sourceRunId: runId, quiet: Boolean(options.quiet) },
+    );
+    const stored = storeTextEval(db, scored, label, { generate_run: runId, readability_lang: options.readabilityLang, lang: options.lang ?? null, scorers: options.scorers ?? null });
+    process.stdout.write(formatSummary(stored.summary));
+    process.stdout.write(`recorded text metrics as run ${stored.runId} (eval-text)\n`);
+  }
 }
 
 /** Read prompts: `{prompt}`, `{messages}` or kielo records (conversation: up to its last user turn; pair: its prompt). */

@@ -147,4 +147,20 @@ describe("kielo eval text", () => {
     assert.equal(lang.status, 1);
     assert.match(lang.stderr, /textstat cannot measure language "fi"/);
   });
+
+  it("kielo generate --metrics stores the answers' metrics with the generate run they came from", async () => {
+    writeFileSync(join(dir, "prompts.jsonl"), `${JSON.stringify({ key: "p1", prompt: "Once upon a time" })}\n${JSON.stringify({ key: "p2", prompt: "The cat" })}\n`);
+    const result = await kielo(
+      ["generate", "--model", TINY, "--prompts", "prompts.jsonl", "--raw", "--max-new-tokens", "16", "--out", "gen.jsonl", "--metrics", "--quiet"],
+      dir,
+    );
+    assert.equal(result.status, 0, result.stderr);
+    const db = openStore(join(dir, "kielo.db"));
+    const runs = db.prepare("SELECT id, kind FROM runs ORDER BY id DESC LIMIT 2").all() as { id: number; kind: string }[];
+    const rows = readAnswerMetrics(db, runs[0]!.id);
+    db.close();
+    assert.deepEqual(runs.map((r) => r.kind), ["eval-text", "generate"]);
+    assert.deepEqual(rows.map((r) => [r.answer_key, r.source_run_id]), [["p1", runs[1]!.id], ["p2", runs[1]!.id]]);
+    assert.ok(rows.every((r) => (r.metrics["length_tokens"] as number) > 0 && typeof r.metrics["smog_index"] === "number"));
+  });
 });

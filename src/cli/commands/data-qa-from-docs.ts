@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { toJsonl } from "../../data/jsonl.ts";
-import { addBackendOptions, backendFromOptions, decodingFromOptions, type BackendCliOptions } from "../../generate/cli-options.ts";
+import { addBackendOptions, backendFromOptions, type BackendCliOptions } from "../../generate/cli-options.ts";
 import { DOCUMENT_KINDS } from "../../qa/documents.ts";
 import { qaFromDocs } from "../../qa/qa-from-docs.ts";
 import { defaultStorePath, openStore } from "../../store/db.ts";

@@ -2,7 +2,7 @@
 
 `quant={"type": "nf4", "block_size": 64, "double_quant": True, "compute_dtype": "bf16"}` loads the
 base for QLoRA: every Linear layer except the output head becomes an NF4 layer (nf4.py), or a
-bitsandbytes `Linear4bit` when bitsandbytes is importable.
+bitsandbytes `Linear4bit` when `KIELO_NF4=bitsandbytes` and bitsandbytes is importable.
 """
 
 from __future__ import annotations

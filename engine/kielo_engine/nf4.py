@@ -11,16 +11,16 @@ Layout (that of bitsandbytes' `quant_type="nf4"`, so the numbers mean the same t
   quantise them block-wise (blocks of 256) to 8 bits with bitsandbytes' signed dynamic map; each
   256-block keeps its own fp32 absmax. This saves 32 − (8 + 32/256) ≈ 23.9 bits per 64 weights.
 
-bitsandbytes is not available on every host (it is not on ours), so this is the default
-backend. Where `bitsandbytes` is importable, `modeling.load_model` uses it instead (see
-`nf4_backend`). `NF4Linear` dequantises its weight on the fly in forward and again in backward
+This is the engine's NF4 backend; `KIELO_NF4=bitsandbytes` makes `modeling.load_model` use
+bitsandbytes instead where it is importable (see `nf4_backend`). `NF4Linear` dequantises its weight on the fly in forward and again in backward
 (a custom autograd function), so only the packed weight stays in memory between the two.
 """
 
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import torch
@@ -333,8 +333,12 @@ def quantize_linear_layers(
     return replaced
 
 
-def nf4_backend(find_spec: Callable[[str], object | None] = importlib.util.find_spec) -> str:
-    """"bitsandbytes" when it can be imported, else "kielo" (this module)."""
+def nf4_backend(find_spec: Callable[[str], object | None] = importlib.util.find_spec, env: Mapping[str, str] = os.environ) -> str:
+    """"kielo" (this module) unless `KIELO_NF4=bitsandbytes` asks for bitsandbytes and it can be
+    imported. Opt-in, never by mere presence: the two round to the same NF4 codes but compute
+    differently, and a QLoRA run must not change because a package appeared on the host."""
+    if env.get("KIELO_NF4", "kielo") != "bitsandbytes":
+        return "kielo"
     try:
         return "bitsandbytes" if find_spec("bitsandbytes") is not None else "kielo"
     except (ImportError, ValueError):

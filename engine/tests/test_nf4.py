@@ -146,9 +146,11 @@ def test_nf4_linear_does_not_keep_the_dequantised_weight_for_backward():
     assert x.grad is not None
 
 
-def test_bitsandbytes_is_used_only_when_importable():
-    assert nf4_backend(lambda name: object() if name == "bitsandbytes" else None) == "bitsandbytes"
-    assert nf4_backend(lambda name: None) == "kielo"
+def test_bitsandbytes_is_used_only_when_asked_for_and_importable():
+    present = lambda name: object() if name == "bitsandbytes" else None  # noqa: E731
+    assert nf4_backend(present, env={}) == "kielo"  # installed is not enough
+    assert nf4_backend(present, env={"KIELO_NF4": "bitsandbytes"}) == "bitsandbytes"
+    assert nf4_backend(lambda name: None, env={"KIELO_NF4": "bitsandbytes"}) == "kielo"
     # On this test machine bitsandbytes is not installed: the PyTorch implementation is used.
     assert nf4_backend() == "kielo"
 

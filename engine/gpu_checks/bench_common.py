@@ -264,14 +264,35 @@ def write_compiled(
     return manifest
 
 
-def write_schedule(path: str, steps: list[list[list[int]]]) -> None:
-    """schedule.bin: [n_steps, micro_batches_per_step, then n, seq… for every micro-batch]."""
-    values = [len(steps), len(steps[0])]
+def write_schedule(path: str, steps: list[list[list[int]]], variable: bool = False) -> int:
+    """schedule.bin (docs/formats.md §3): [n_steps, micro_batches_per_step, then n, seq… for every
+    micro-batch]; `variable` (micro-batches by token budget): micro_batches_per_step 0 and each step
+    starts with its own count. Returns the micro_batches_per_step written."""
+    per_step = 0 if variable else len(steps[0])
+    values = [len(steps), per_step]
     for step in steps:
+        if variable:
+            values.append(len(step))
         for micro in step:
             values.append(len(micro))
             values.extend(micro)
     np.asarray(values, dtype="<i8").tofile(path)
+    return per_step
+
+
+def split_by_tokens(batch: list[int], lengths: list[int], budget: int) -> list[list[int]]:
+    """One step's sequences in micro-batches of at most `budget` tokens, first-fit decreasing
+    (longest first, into the first micro-batch it fits; a longer one alone): what `kielo train`
+    schedules for `training.micro_batch_tokens` on one GPU (src/train/schedule.ts, splitByTokens)."""
+    bins: list[tuple[list[int], int]] = []
+    for s in sorted(batch, key=lambda q: -lengths[q]):
+        fit = next((k for k, (_, tokens) in enumerate(bins) if tokens + lengths[s] <= budget), None)
+        if fit is None:
+            bins.append(([s], lengths[s]))
+        else:
+            bins[fit][0].append(s)
+            bins[fit] = (bins[fit][0], bins[fit][1] + lengths[s])
+    return [seqs for seqs, _ in bins]
 
 
 def sequential_schedule(steps: int, accum: int, micro_batch: int) -> list[list[list[int]]]:
@@ -284,7 +305,8 @@ def job_spec(job_dir: str, model_dir: str, method: str, adapter: str | None, dty
              micro_batch: int, seed: int, recipe: str, train_sha256: str) -> dict[str, Any]:
     """job.json (docs/formats.md §3) for a benchmark run: LoRA r 16, α 32, dropout 0.05 on every
     linear layer (QLoRA: the engine's NF4, block 64, double quantisation), constant lr, no eval,
-    no checkpoints, gradient checkpointing, sdpa."""
+    no checkpoints, gradient checkpointing, sdpa. `accum` is micro_batches_per_step (0: it varies
+    from step to step, micro-batches by token budget)."""
     spec: dict[str, Any] | None = None
     if adapter is not None:
         spec = {"type": adapter, "r": 16, "alpha": 32, "dropout": 0.05, "target_modules": "all-linear", "quant": None}
@@ -400,6 +422,8 @@ def engine_numbers(events: list[dict[str, Any]], launched: float) -> dict[str, A
     }
     if start is not None:
         out.update(params=start["params"], trainable_params=start["trainable_params"], load_seconds=start["time"] - launched)
+        # What the engine chose (newer engines say so in `start`): attention, flat or padded rows, checkpointing, kernels.
+        out["engine"] = {k: start[k] for k in ("attention", "layout", "gradient_checkpointing", "kernels") if k in start}
     if done is not None:
         out.update(status="ok", peak_memory_bytes=done["peak_memory_bytes"])
     elif error is not None:

@@ -36,6 +36,7 @@ class Result:
     step_seconds: list[float] = field(default_factory=list)
     step_pairs: list[int] = field(default_factory=list)
     job_fields: dict[str, Any] | None = None  # kielo: job.json fields set over bench_common.job_spec's
+    engine: dict[str, Any] | None = None  # kielo: what the engine chose (its start event)
     summary: dict[str, Any] | None = None  # the generation benchmark's
 
 
@@ -52,6 +53,7 @@ def fill_in(result: Result, numbers: dict[str, Any], family: Family, base_params
     result.load_seconds = numbers.get("load_seconds")
     result.step_tokens, result.step_seconds = numbers.get("step_tokens", []), numbers.get("step_seconds", [])
     result.step_pairs = numbers.get("step_pairs", [])
+    result.engine = numbers.get("engine") or None
     result.tokens_per_s, _, result.steps_timed = timed_rate(result.step_tokens, result.step_seconds)
     if family.method == "dpo":
         result.pairs_per_s = timed_rate(result.step_pairs, result.step_seconds)[0]
@@ -83,6 +85,8 @@ def table(results: list[Result]) -> str:
         status = r.status + (f": {r.message[:100]}" if r.message else "")
         if r.summary is not None:
             status += "  " + "; ".join(f"{k} {v}" for k, v in r.summary.items())[:160]
+        if r.engine:
+            status += "  " + "; ".join(f"{k}: {v}" for k, v in r.engine.items() if k != "layout")[:200]
         ratio = "" if r.kielo_ratio is None else f"{r.kielo_ratio:.2f}×"
         mfu = "-" if r.mfu is None else f"{r.mfu:.1%}"
         fill = "-" if r.fill is None else f"{r.fill:.0%}"

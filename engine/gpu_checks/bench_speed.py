@@ -33,7 +33,7 @@ import shlex
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
 from bench_common import (
@@ -124,7 +124,9 @@ def run_kielo(b: Bench, run: Run, result: Result, job_dir: str, timeout: float) 
     code, launched = run_engine(job_dir, b.log, timeout, b.args.cpu)
     fill_in(result, engine_numbers(read_events(os.path.join(job_dir, "events.jsonl")), launched), family,
             b.base_params(family.model), b.args.cpu)
-    result.fill = counts["real_tokens"] / counts["computed_tokens"]
+    flat = (result.engine or {}).get("layout") == "flat"  # one row of documents: no padding computed
+    result.fill = 1.0 if flat else counts["real_tokens"] / counts["computed_tokens"]
+    result.setup = describe(run, counts["job"], counts["job_fields"], result.engine)
     if family.adapter == "qlora" and "bitsandbytes" in engine_sees_hidden() and not result.message:
         result.message = "bitsandbytes is installed outside PYTHONPATH: the engine quantised with it, not with kielo's own NF4"
     return code
@@ -202,7 +204,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "DPO pairs/s, peak memory, ratios (random init, real shapes: Llama-2-7B, TinyLlama-1.1B); then generation.",
     )
     parser.add_argument("--cpu", action="store_true", help="run on the CPU (fp32): a rehearsal of every code path")
-    parser.add_argument("--tiny", action="store_true", help=f"2-layer models, vocabulary {TINY_VOCAB}, sequences of {TINY_SEQ_LEN}, 2 steps, no accumulation")
+    parser.add_argument("--tiny", action="store_true", help=f"2-layer models, vocabulary {TINY_VOCAB}, sequences of {TINY_SEQ_LEN}, 2 steps, a quarter of the sequences per step")
     parser.add_argument("--families", default=",".join(families_all), help=f"comma-separated subset of {', '.join(families_all)} (default: all)")
     parser.add_argument("--runners", default=",".join(RUNNERS), help=f"comma-separated subset of {', '.join(RUNNERS)} (default: all)")
     parser.add_argument("--steps", type=int, default=None, help="optimizer steps per run, the first not timed (default 4; 2 with --tiny)")
@@ -241,8 +243,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def plan_of(args: argparse.Namespace, seq_len: int) -> list[Run]:
     plan = [r for r in RUNS if r.family in args.family_list and (r.family == GENERATE or r.runner in args.runner_list)]
-    if args.tiny:  # no accumulation; packs scaled to the tiny sequence length
-        plan = [replace(r, accum=1, pack=r.pack and max(seq_len, r.pack * seq_len // SEQ_LEN)) for r in plan]
+    if args.tiny:
+        plan = [r.tiny(seq_len, SEQ_LEN) for r in plan]
     return plan
 
 

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from bench_common import REPO, best_fit_decreasing, job_spec, write_compiled, write_json, write_schedule
+from bench_common import REPO, best_fit_decreasing, job_spec, split_by_tokens, write_compiled, write_json, write_schedule
 
 OASST_FIXTURE = os.path.join(REPO, "fixtures", "bench", "oasst1-validation-lengths.json")
 # Not a training family: engine/gpu_checks/bench_generate.py, run where it stands in RUNS.
@@ -50,10 +50,14 @@ FAMILIES = {f.name: f for f in (
 
 @dataclass(frozen=True)
 class Run:
-    """One measured process. `micro_batch` counts rows (packs for packed kielo data, pairs for
-    DPO); `accum` micro-batches make an optimizer step. kielo: `pack` is the compiler's pack size
-    (None: one document per row) and `job` holds job.json fields over bench_common.job_spec's
-    defaults — a new engine option is one entry here. Peers: `checkpointing`."""
+    """One measured process. An optimizer step takes `micro_batch` × `accum` sequences (rows; packs
+    for packed kielo data; pairs for DPO) — the same number for every run of a family, so that kielo
+    and the peers see the same documents step by step. Peers: `accum` micro-batches of `micro_batch`
+    rows, padded, `checkpointing` on or off. kielo: `tokens` splits each step's sequences into
+    micro-batches of at most that many tokens (`training.micro_batch_tokens`; None: `accum`
+    micro-batches of `micro_batch`), `pack` packs documents as `kielo data compile --pack` (None:
+    one document per sequence), and `job` holds job.json fields over bench_common.job_spec's
+    defaults (dots for nested fields) — a new engine option is one entry here."""
 
     family: str
     runner: str  # "kielo", "hf", "hf+liger", "hf+bnb" (GENERATE for the generation benchmark)
@@ -61,52 +65,73 @@ class Run:
     accum: int
     checkpointing: bool = True
     pack: int | None = None
+    tokens: int | None = None
     job: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
         return self.family if self.family == GENERATE else f"{self.family}/{self.runner}"
 
+    @property
+    def per_step(self) -> int:
+        return self.micro_batch * self.accum
+
+    def tiny(self, seq_len: int, full_seq_len: int) -> Run:
+        """--tiny: a quarter of the sequences per step (at least one), no accumulation where the
+        micro-batch can hold them, pack size and token budget scaled to the sequence length."""
+        per_step = max(1, self.per_step // 4)
+        micro = min(self.micro_batch, per_step)
+        return replace(self, micro_batch=micro, accum=per_step // micro,
+                       pack=self.pack and max(seq_len, self.pack * seq_len // full_seq_len),
+                       tokens=self.tokens and max(seq_len, self.tokens * seq_len // full_seq_len))
+
+
+# kielo as `kielo train` writes a job today: attention and checkpointing chosen by the engine.
+KIELO = {"model.attn_implementation": "auto", "gradient_checkpointing": "auto"}
 
 # In the order they run: what matters most first, so that a tight time budget skips the rest.
 # The peers' settings are those of the issue's baseline rows: HF + peft on full rows micro-batch 2
 # with checkpointing; HF + Liger without checkpointing, micro-batch 4; HF on OASST lengths padded,
-# batch 8.
+# batch 8. kielo takes each step's sequences in micro-batches of at most 8,192 or 16,384 tokens.
 RUNS: tuple[Run, ...] = (
-    Run("lora-full", "kielo", 2, 2, pack=2048, job={"gradient_checkpointing": True}),
+    Run("lora-full", "kielo", 4, 1, tokens=8192, job=KIELO),
     Run("lora-full", "hf", 2, 2, checkpointing=True),
     Run("lora-full", "hf+liger", 4, 1, checkpointing=False),
-    Run("lora-oasst", "kielo", 2, 2, pack=2048, job={"gradient_checkpointing": True}),
+    Run("lora-oasst", "kielo", 32, 1, tokens=16384, job=KIELO),
     Run("lora-oasst", "hf", 8, 4, checkpointing=True),
-    Run("qlora-full", "kielo", 2, 2, pack=2048, job={"gradient_checkpointing": True}),
+    Run("qlora-full", "kielo", 4, 1, tokens=8192, job=KIELO),
     Run("qlora-full", "hf+bnb", 2, 2, checkpointing=True),
-    Run("full-1b", "kielo", 2, 2, pack=2048, job={"gradient_checkpointing": True}),
+    Run("full-1b", "kielo", 4, 1, tokens=8192, job=KIELO),
     Run("full-1b", "hf", 2, 2, checkpointing=True),
-    Run("dpo-oasst", "kielo", 4, 2, job={"gradient_checkpointing": True, "dpo": {"beta": 0.1, "loss": "sigmoid", "label_smoothing": 0.0, "reference": "adapter-disabled"}}),
+    Run("dpo-oasst", "kielo", 8, 1, tokens=16384, job={**KIELO, "dpo.reference": "adapter-disabled"}),
     Run("dpo-oasst", "hf", 4, 2, checkpointing=True),
     Run(GENERATE, GENERATE, 1, 1),
-    Run("full-7b", "kielo", 2, 2, pack=2048, job={"gradient_checkpointing": True}),
+    Run("full-7b", "kielo", 4, 1, tokens=8192, job=KIELO),
     Run("full-7b", "hf", 2, 2, checkpointing=True),
     Run("lora-oasst", "hf+liger", 16, 2, checkpointing=False),
 )
 RUNNERS = ("kielo", "hf", "hf+liger", "hf+bnb")
 
 
-def describe(run: Run, job: dict[str, Any] | None = None, applied: dict[str, Any] | None = None) -> str:
+def describe(run: Run, job: dict[str, Any] | None = None, applied: dict[str, Any] | None = None, engine: dict[str, Any] | None = None) -> str:
     """The batch settings of a run, for the table; for kielo from its job.json when written, with
-    the job fields set over the defaults."""
+    the job fields set over the defaults and what the engine chose (its `start` event)."""
     method = FAMILIES[run.family].method
-    rows = "pairs" if method == "dpo" else ("packs" if run.pack else "rows")
-    if run.runner == "kielo":
-        checkpointing = (job or {}).get("gradient_checkpointing", run.job.get("gradient_checkpointing", True))
-        reference = ((job or {}).get("dpo") or run.job.get("dpo") or {}).get("reference", "adapter-disabled")
-    else:
-        checkpointing, reference = run.checkpointing, "adapter-disabled"
-    parts = [f"{run.micro_batch} {rows} × {run.accum}", "ckpt" if checkpointing else "no ckpt",
-             f"packed {run.pack}" if run.runner == "kielo" and run.pack else "padded"]
+    unit = "pairs" if method == "dpo" else ("packs" if run.pack else "rows")
+    if run.runner != "kielo":
+        parts = [f"{run.micro_batch} {unit} × {run.accum}", "ckpt" if run.checkpointing else "no ckpt", "padded"]
+        return ", ".join(parts + (["ref adapter off"] if method == "dpo" else []))
+    job = job or {}
+    batches = f"{run.per_step} {unit} ≤{run.tokens} tok" if run.tokens else f"{run.micro_batch} {unit} × {run.accum}"
+    parts = [batches] + ([f"packed {run.pack}"] if run.pack else [])
+    checkpointing = job.get("gradient_checkpointing", run.job.get("gradient_checkpointing"))
+    parts.append(f"ckpt {checkpointing}" if not isinstance(checkpointing, bool) else ("ckpt" if checkpointing else "no ckpt"))
+    if engine and engine.get("layout"):
+        parts.append(engine["layout"])
     if method == "dpo":
+        reference = (job.get("dpo") or {}).get("reference", "adapter-disabled")
         parts.append("ref " + reference.replace("adapter-disabled", "adapter off"))
-    shown = ("gradient_checkpointing", "dpo", "dpo.reference")
+    shown = set(KIELO) | {"dpo.reference"}
     parts += [f"{k}={json.dumps(v, separators=(',', ':'))}" for k, v in (applied or {}).items() if k not in shown]
     return ", ".join(parts)
 
@@ -168,9 +193,10 @@ def peer_steps(run: Run, family: Family, lengths: Lengths | None, steps: int, se
 def write_kielo_job(job_dir: str, run: Run, family: Family, lengths: Lengths | None, steps: int, seq_len: int,
                     model_dir: str, dtype: str, vocab: int, seed: int, overrides: dict[str, Any]) -> dict[str, Any]:
     """The job folder (docs/formats.md §2–§3) of a kielo run; returns the real and computed tokens
-    of its scheduled steps (computed: each micro-batch's rows × its longest row)."""
+    of its scheduled steps (computed: each micro-batch's rows × its longest row, what padded rows
+    cost; flat batches compute only the real tokens), the job and the job fields set."""
     rng = np.random.default_rng(seed)
-    n = steps * run.accum * run.micro_batch
+    n = steps * run.per_step
     packs: list[int] | None = None
     if family.method == "dpo":
         assert lengths is not None
@@ -200,9 +226,12 @@ def write_kielo_job(job_dir: str, run: Run, family: Family, lengths: Lengths | N
         row_tokens = rows
         kind = "sft"
     manifest = write_compiled(os.path.join(job_dir, "data", "train"), docs, packs, kind, run.pack or seq_len, vocab, rng, "bench_speed.py")
-    schedule = group(list(range(n)), steps, run.accum, run.micro_batch)
-    write_schedule(os.path.join(job_dir, "schedule.bin"), schedule)
-    job = job_spec(job_dir, model_dir, family.method, family.adapter, dtype, steps, run.accum, run.micro_batch, seed,
+    if run.tokens:
+        schedule = [split_by_tokens(list(range(k * run.per_step, (k + 1) * run.per_step)), row_tokens, run.tokens) for k in range(steps)]
+    else:
+        schedule = group(list(range(n)), steps, run.accum, run.micro_batch)
+    per_step = write_schedule(os.path.join(job_dir, "schedule.bin"), schedule, variable=bool(run.tokens))
+    job = job_spec(job_dir, model_dir, family.method, family.adapter, dtype, steps, per_step, run.micro_batch, seed,
                    "engine/gpu_checks/bench_speed.py", manifest["source"]["sha256"])
     applied = {key: value for key, value in {**run.job, **overrides}.items() if set_field(job, key, value)}
     write_json(os.path.join(job_dir, "job.json"), job)

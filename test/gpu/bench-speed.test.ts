@@ -101,13 +101,16 @@ test("bench_speed.py --cpu --tiny: kielo and its peers side by side", { timeout:
     assert.equal(rows.get("full-1b/hf")!.trainable_params, rows.get("full-1b/hf")!.params);
   });
 
-  await t.test("DPO: kielo and the peer see the same pairs, step by step", () => {
+  await t.test("kielo and the peer see the same documents (DPO: pairs), step by step", () => {
     const kielo = rows.get("dpo-oasst/kielo")!;
     const peer = rows.get("dpo-oasst/hf")!;
-    assert.deepEqual(kielo.step_pairs, [4, 4]);
+    // --tiny: a quarter of the 8 pairs per step.
+    assert.deepEqual(kielo.step_pairs, [2, 2]);
     assert.deepEqual(kielo.step_tokens, peer.step_tokens);
     assert.deepEqual(kielo.step_pairs, peer.step_pairs);
     assert.ok(peer.pairs_per_s! > 0 && kielo.pairs_per_s! > 0);
+    assert.deepEqual(rows.get("lora-oasst/kielo")!.step_tokens, rows.get("lora-oasst/hf")!.step_tokens);
+    assert.deepEqual(rows.get("full-1b/kielo")!.step_tokens, [TINY_SEQ_LEN, TINY_SEQ_LEN], "one full row per step");
   });
 
   await t.test("ratios: kielo ÷ peer on each peer row", () => {
@@ -131,15 +134,34 @@ test("bench_speed.py --cpu --tiny: kielo and its peers side by side", { timeout:
 
   await t.test("kielo's job folders: the real OASST lengths, as its compiler lays them out", () => {
     const sft = new Set(fixture.sft.pairs.map(([n, p]) => `${n},${p}`));
-    const data = openCompiled(join(work, "w", "job-lora-oasst-kielo", "data", "train"));
-    assert.equal(data.manifest.packing?.seq_len, TINY_SEQ_LEN);
-    for (const length of sequenceLengths(data)) assert.ok(length <= TINY_SEQ_LEN);
+    const job = join(work, "w", "job-lora-oasst-kielo");
+    const data = openCompiled(join(job, "data", "train"));
+    assert.equal(data.manifest.packing, null, "one document per sequence, in micro-batches by token budget");
     for (let d = 0; d < data.documentCount; d++) {
       const { start, end } = data.documentRange(d);
       const prompt = data.trained.subarray(start, end).indexOf(1);
       assert.ok(sft.has(`${end - start},${prompt}`), `document ${d}: ${end - start} tokens, prompt ${prompt} is an OASST pair`);
       assert.ok(data.trained.subarray(start + prompt, end).every((flag) => flag === 1));
     }
+    // schedule.bin with a varying number of micro-batches: [steps, 0, (m, (n, seq…) × m) per step],
+    // each micro-batch at most the (tiny) budget of 2048 tokens.
+    const lengths = sequenceLengths(data);
+    const schedule = [...new BigInt64Array(new Uint8Array(readFileSync(join(job, "schedule.bin"))).buffer)].map(Number);
+    assert.deepEqual(schedule.slice(0, 2), [2, 0]);
+    let at = 2;
+    const seen: number[] = [];
+    for (let step = 0; step < 2; step++) {
+      const micro = schedule[at++]!;
+      for (let m = 0; m < micro; m++) {
+        const seqs = schedule.slice(at + 1, at + 1 + schedule[at]!);
+        at += 1 + seqs.length;
+        assert.ok(seqs.reduce((sum, s) => sum + lengths[s]!, 0) <= 2048);
+        seen.push(...seqs);
+      }
+    }
+    assert.equal(at, schedule.length);
+    assert.deepEqual(seen.sort((a, b) => a - b), [...Array(16).keys()], "8 documents per step, each once");
+    assert.equal((JSON.parse(readFileSync(join(job, "job.json"), "utf8")) as Record<string, unknown>)["micro_batches_per_step"], 0);
 
     const dpo = new Set(fixture.dpo.pairs.map((p) => p.join(",")));
     const pairs = openCompiled(join(work, "w", "job-dpo-oasst-kielo", "data", "train"));
@@ -151,11 +173,13 @@ test("bench_speed.py --cpu --tiny: kielo and its peers side by side", { timeout:
       assert.ok(dpo.has([prompt, chosen.end - chosen.start - prompt, rejected.end - rejected.start - prompt].join(",")));
       assert.deepEqual(pairs.tokens.subarray(chosen.start, chosen.start + prompt), pairs.tokens.subarray(rejected.start, rejected.start + prompt), "one prompt, two replies");
     }
-    const job = JSON.parse(readFileSync(join(work, "w", "job-dpo-oasst-kielo", "job.json"), "utf8")) as Record<string, unknown>;
-    assert.deepEqual(job["dpo"], { beta: 0.1, loss: "sigmoid", label_smoothing: 0.1, reference: "adapter-disabled" }, "--kielo-job sets a nested field");
+    const dpoJob = JSON.parse(readFileSync(join(work, "w", "job-dpo-oasst-kielo", "job.json"), "utf8")) as Record<string, unknown>;
+    assert.deepEqual(dpoJob["dpo"], { beta: 0.1, loss: "sigmoid", label_smoothing: 0.1, reference: "adapter-disabled" }, "--kielo-job sets a nested field");
     assert.deepEqual(rows.get("dpo-oasst/kielo")!.job_fields!["dpo.label_smoothing"], 0.1);
     const sftJob = JSON.parse(readFileSync(join(work, "w", "job-lora-oasst-kielo", "job.json"), "utf8")) as Record<string, unknown>;
     assert.equal(sftJob["dpo"], null, "a dpo.* field is not set in an SFT job");
+    assert.equal((sftJob["model"] as Record<string, unknown>)["attn_implementation"], "auto", "as `kielo train` writes it");
+    assert.equal(sftJob["gradient_checkpointing"], "auto");
     const qlora = JSON.parse(readFileSync(join(work, "w", "job-qlora-full-kielo", "job.json"), "utf8")) as Record<string, unknown>;
     assert.deepEqual(qlora["adapter"], {
       type: "qlora", r: 16, alpha: 32, dropout: 0.05, target_modules: "all-linear",
@@ -174,6 +198,23 @@ test("bench_speed.py refuses bad settings before any work", () => {
     assert.equal(run.status, 2, run.stderr);
     assert.match(run.stderr, message);
   }
+});
+
+test("every run of a family takes the same number of sequences per step, at full size and --tiny", () => {
+  const code = `
+import json, sys
+sys.path.insert(0, ${JSON.stringify(join(root, "engine", "gpu_checks"))})
+import bench_workloads as w
+out = {}
+for r in w.RUNS:
+    if r.family != w.GENERATE:
+        out.setdefault(r.family, set()).update({(r.per_step, r.tiny(256, 2048).per_step)})
+print(json.dumps({k: sorted(v) for k, v in out.items()}))`;
+  const run = spawnSync(python, ["-c", code], { encoding: "utf8" });
+  assert.equal(run.status, 0, run.stderr);
+  assert.deepEqual(JSON.parse(run.stdout), {
+    "lora-full": [[4, 1]], "lora-oasst": [[32, 8]], "qlora-full": [[4, 1]], "full-1b": [[4, 1]], "dpo-oasst": [[8, 2]], "full-7b": [[4, 1]],
+  });
 });
 
 test("fixtures/bench: the OASST lengths are kielo's compiler's, and their statistics hold", async (t) => {

@@ -120,7 +120,7 @@ def run_kielo(b: Bench, run: Run, result: Result, job_dir: str, timeout: float) 
     counts = write_kielo_job(job_dir, run, family, b.lengths, b.args.steps, b.seq_len, b.model_dirs[family.model], b.dtype,
                              b.shapes[family.model]["vocab_size"], b.args.seed, b.args.overrides)
     result.setup, result.job_fields = describe(run, counts["job"], counts["job_fields"]), counts["job_fields"]
-    print(f"-- {run.name}: {result.setup}", flush=True)
+    print(f"-- {run.name}: {result.model}; {result.setup}", flush=True)
     code, launched = run_engine(job_dir, b.log, timeout, b.args.cpu)
     fill_in(result, engine_numbers(read_events(os.path.join(job_dir, "events.jsonl")), launched), family,
             b.base_params(family.model), b.args.cpu)
@@ -283,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     out = os.path.abspath(args.out or os.path.join(work, "out"))
     os.makedirs(work, exist_ok=True)
     os.makedirs(out, exist_ok=True)
-    tiny = "tiny " if args.tiny else ""
+    tiny, shape = ("tiny ", "-like") if args.tiny else ("", " shapes")
     plan = plan_of(args, seq_len)
     log_path = os.path.join(out, "bench_speed.log")
     model_dirs = {"7b": os.path.join(work, f"model-7b-{layers}l"), "1b": os.path.join(work, "model-1b"),
@@ -291,8 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with open(log_path, "w", encoding="utf-8") as log:
             b = Bench(args, seq_len, "fp32" if args.cpu else "bf16", shapes, model_dirs,
-                      {"7b": f"{tiny}Llama-2-7B", "1b": f"{tiny}TinyLlama-1.1B", "7b-full": f"{tiny}Llama-2-7B, {full_layers} of {layers} layers",
-                       GENERATE: "see bench_generate.py"},
+                      {"7b": f"{tiny}Llama-2-7B{shape}, random init", "1b": f"{tiny}TinyLlama-1.1B{shape}, random init",
+                       "7b-full": f"{tiny}Llama-2-7B{shape} {full_layers}/{layers} layers, random init", GENERATE: "see bench_generate.py"},
                       load_oasst(seq_len), work, out, log, started)
             libs = versions()
             b.notes = notes_of(b, facts, libs, full_layers)
@@ -379,7 +379,7 @@ def run_plan(b: Bench, plan: list[Run]) -> list[Result]:
             shared.append((result, peer_run(b, run, job_dir)))
             continue
         else:
-            print(f"-- {run.name}: {result.setup}", flush=True)
+            print(f"-- {run.name}: {result.model}; {result.setup}", flush=True)
             item = peer_run(b, run, job_dir)
             code = run_peers(b, [item], job_dir, timeout)
             fill_in(result, read_result(item["result"]), FAMILIES[run.family], b.base_params(model), args.cpu)

@@ -1,46 +1,78 @@
 /**
- * The VADER scorer (npm `vader-sentiment` 1.1.3) against the Python `vaderSentiment` 3.3.2 on real
- * English answers. The npm port follows an older VADER (no emoji lexicon, older lexicon and
- * rules), so the scores are not equal: this test pins how far they agree — the sentiment label
- * (compound ≥ 0.05 / ≤ −0.05) and the compound score's sign — so a change on either side shows.
+ * The VADER port (src/eval/text/vader/) against the Python `vaderSentiment` 3.3.2 itself: neg, neu,
+ * pos and compound must be the same floats (Object.is, so even the sign of a zero) on real
+ * answers — 300 English (IFEval answers of GPT-4o and Qwen2.5-0.5B, Dolly and OpenAssistant
+ * replies) and 230 in Finnish, French and Spanish — on the package's demo sentences, on
+ * hand-written cases for every rule, and on 2,000 generated sentences mixing the rules' words.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { vaderLabel, vaderScores } from "../../../src/eval/text/scorers/vader.ts";
+import { polarityScores, type Polarity } from "../../../src/eval/text/vader/vader.ts";
+import { vaderLabel } from "../../../src/eval/text/scorers/vader.ts";
 import { answerCorpus } from "./corpus.ts";
+import { DEMO_SENTENCES, generatedSentences, RULE_CASES } from "./vader-cases.ts";
 
 const PYTHON = process.env["KIELO_PYTHON"] ?? fileURLToPath(new URL("../../../.venv/bin/python", import.meta.url));
-const PEER = `
-import json, sys
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-analyzer = SentimentIntensityAnalyzer()
-print(json.dumps([analyzer.polarity_scores(text) for text in json.load(sys.stdin)]))
-`;
+const PEER = fileURLToPath(new URL("./vader_peer.py", import.meta.url));
+const FIELDS = ["neg", "neu", "pos", "compound"] as const;
 
-describe("VADER scorer", () => {
-  it("agrees with Python vaderSentiment 3.3.2 on the label of most real English answers", () => {
-    const texts = answerCorpus(60).filter((c) => c.lang === "en").map((c) => c.text);
-    const run = spawnSync(PYTHON, ["-c", PEER], { input: JSON.stringify(texts), encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+const corpus = answerCorpus(75);
+const GROUPS: Record<string, string[]> = {
+  "real English answers": corpus.filter((c) => c.lang === "en").map((c) => c.text),
+  "real Finnish, French and Spanish texts": corpus.filter((c) => c.lang !== "en").map((c) => c.text),
+  "demo sentences": DEMO_SENTENCES,
+  ...Object.fromEntries(Object.entries(RULE_CASES).map(([rule, texts]) => [`${rule} cases`, texts])),
+  "generated sentences": generatedSentences(2000, 11),
+};
+
+/** "text: field mine ≠ python" for every value that is not the same float. */
+function differences(texts: readonly string[], peer: readonly Polarity[]): string[] {
+  const out: string[] = [];
+  texts.forEach((text, i) => {
+    const mine = polarityScores(text);
+    for (const field of FIELDS) {
+      if (!Object.is(mine[field], peer[i]![field])) out.push(`${JSON.stringify(text.slice(0, 80))}: ${field} ${mine[field]} ≠ ${peer[i]![field]}`);
+    }
+  });
+  return out;
+}
+
+describe("VADER port", () => {
+  const peer = new Map<string, Polarity[]>();
+
+  before(() => {
+    const all = Object.values(GROUPS).flat();
+    const run = spawnSync(PYTHON, [PEER], { input: JSON.stringify(all), encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    if (run.error !== undefined) throw run.error;
     assert.equal(run.status, 0, run.stderr);
-    const peer = JSON.parse(run.stdout) as { compound: number }[];
-    let sameLabel = 0;
-    let within = 0;
-    texts.forEach((text, i) => {
-      const mine = vaderScores(text).compound;
-      if (vaderLabel(mine) === vaderLabel(peer[i]!.compound)) sameLabel += 1;
-      if (Math.abs(mine - peer[i]!.compound) <= 0.05) within += 1;
-    });
-    const share = sameLabel / texts.length;
-    process.stdout.write(`# VADER: ${texts.length} answers, same label ${sameLabel} (${(100 * share).toFixed(1)}%), compound within 0.05: ${within}\n`);
-    assert.ok(texts.length >= 200);
-    assert.ok(share >= 0.9, `same label on ${(100 * share).toFixed(1)}% only`);
+    const answer = JSON.parse(run.stdout) as { vaderSentiment: string; python: string; results: Polarity[] };
+    assert.equal(answer.vaderSentiment, "3.3.2");
+    let at = 0;
+    for (const [group, texts] of Object.entries(GROUPS)) {
+      peer.set(group, answer.results.slice(at, at + texts.length));
+      at += texts.length;
+    }
   });
 
-  it("labels clear cases as VADER does", () => {
-    assert.equal(vaderLabel(vaderScores("I love this, it is wonderful!").compound), "positive");
-    assert.equal(vaderLabel(vaderScores("This is terrible and I hate it.").compound), "negative");
-    assert.equal(vaderLabel(vaderScores("The table is in the room.").compound), "neutral");
+  for (const [group, texts] of Object.entries(GROUPS)) {
+    it(`gives vaderSentiment 3.3.2's exact scores on ${texts.length} ${group}`, () => {
+      const diff = differences(texts, peer.get(group)!);
+      assert.deepEqual(diff.slice(0, 10), [], `${diff.length} of ${texts.length * FIELDS.length} values differ`);
+    });
+  }
+
+  it("covers enough real English answers, and texts where VADER's scores are not all zero", () => {
+    assert.ok(GROUPS["real English answers"]!.length >= 300);
+    const results = [...peer.values()].flat();
+    assert.ok(results.filter((r) => r.compound > 0.05).length > 500);
+    assert.ok(results.filter((r) => r.compound < -0.05).length > 500);
+  });
+
+  it("labels clear cases by the compound score", () => {
+    assert.equal(vaderLabel(polarityScores("I love this, it is wonderful!").compound), "positive");
+    assert.equal(vaderLabel(polarityScores("This is terrible and I hate it.").compound), "negative");
+    assert.equal(vaderLabel(polarityScores("The table is in the room.").compound), "neutral");
   });
 });

@@ -1,12 +1,11 @@
 /**
- * Offline English sentiment with VADER (lexicon and rules, no model): the npm port
- * `vader-sentiment` 1.1.3. The label is VADER's usual reading of the compound score (≥ 0.05
- * positive, ≤ −0.05 negative, else neutral); the score is the compound score in [−1, 1].
- *
- * That port follows an older VADER than the Python `vaderSentiment` 3.3.2 (no emoji lexicon,
- * older lexicon and rules): test/eval/text/vader.test.ts measures how often the two agree.
+ * Offline English sentiment with VADER (lexicon and rules, no model): kielo's port of the Python
+ * `vaderSentiment` 3.3.2 (src/eval/text/vader/, which says why not the npm port). The label is
+ * VADER's usual reading of the compound score (≥ 0.05 positive, ≤ −0.05 negative, else neutral);
+ * the score is the compound score in [−1, 1].
  */
-import vader from "vader-sentiment";
+import { VADER_VERSION } from "../vader/lexicon.ts";
+import { polarityScores } from "../vader/vader.ts";
 import type { Score, ScoreInput, Scorer } from "./types.ts";
 
 export function vaderLabel(compound: number): string {
@@ -15,17 +14,13 @@ export function vaderLabel(compound: number): string {
   return "neutral";
 }
 
-export function vaderScores(text: string): { neg: number; neu: number; pos: number; compound: number } {
-  return vader.SentimentIntensityAnalyzer.polarity_scores(text);
-}
-
 export function vaderScorer(name: string): Scorer {
   return {
     name,
-    version: { kind: "vader", package: "vader-sentiment 1.1.3" },
+    version: { kind: "vader", package: `vaderSentiment ${VADER_VERSION} (kielo port)` },
     score(inputs: readonly ScoreInput[], onProgress): Promise<Score[]> {
       const out = inputs.map((input) => {
-        const { compound } = vaderScores(input.answer);
+        const { compound } = polarityScores(input.answer);
         return { label: vaderLabel(compound), score: compound };
       });
       onProgress?.(inputs.length);

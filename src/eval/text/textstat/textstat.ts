@@ -16,6 +16,7 @@ import { countArabicLongWords, countArabicSyllables, countComplexArabicWords, co
 import { langRoot, SyllableCounter } from "./syllables.ts";
 import { countChars, countLetters, countSentences, countWords, listWords, removePunctuation } from "./words.ts";
 import { pySplit } from "../../../text/python.ts";
+import { pyRound } from "../../../text/python-round.ts";
 
 export const TEXTSTAT_VERSION = "0.7.13";
 
@@ -64,15 +65,6 @@ const LANG_CONFIGS: Record<string, Partial<Record<"fre_base" | "fre_sentence_len
 
 function langConfig(lang: string, key: keyof (typeof LANG_CONFIGS)["en"]): number {
   return LANG_CONFIGS[langRoot(lang)]?.[key] ?? LANG_CONFIGS["en"]![key]!;
-}
-
-/** Python's `round()` of a float to an integer: halves go to the even neighbour. */
-export function pyRound(x: number): number {
-  const floor = Math.floor(x);
-  const diff = x - floor;
-  if (diff > 0.5) return floor + 1;
-  if (diff < 0.5) return floor;
-  return floor % 2 === 0 ? floor : floor + 1;
 }
 
 /** a / b, or `fallback` where Python would raise ZeroDivisionError. */

@@ -10,16 +10,19 @@ import { QA_CONTEXT_SYSTEM, qaContextUserTurn } from "../data/adapters/qa-contex
 import type { GenerationBackend } from "../generate/types.ts";
 import type { Store } from "../store/db.ts";
 import type { LoadedTokenizer } from "../tokenize/tokenizer-folder.ts";
+import { KieloError } from "../util/errors.ts";
 import { Progress } from "../util/progress.ts";
 import { chunkBlocks, type Chunk } from "./chunk.ts";
 import { keepDistinct } from "./dedupe.ts";
 import { readDocument } from "./documents.ts";
-import { writePairs } from "./pairs.ts";
+import { attempts, writePairs } from "./pairs.ts";
 
 export interface QaFromDocsOptions {
   files: readonly string[];
-  backend: GenerationBackend;
-  decodingHash: string;
+  /** The backend of each attempt (0 = as asked; retries resample). */
+  backendFor: (attempt: number) => Promise<GenerationBackend>;
+  /** The `qa_chunks` key of these settings (`qaSettingsHash`). */
+  settingsHash: string;
   tokenizer: LoadedTokenizer;
   chunkTokens: number;
   pairs: number;
@@ -50,13 +53,13 @@ export async function qaFromDocs(options: QaFromDocsOptions): Promise<QaFromDocs
   }
   const progress = new Progress("qa-from-docs", { unit: "chunks", total: chunks.length, quiet: Boolean(options.quiet) });
   let cachedChunks = 0;
-  const written = await writePairs(chunks, {
-    backend: options.backend,
+  const { pairs: written, failed } = await writePairs(chunks, {
+    backendFor: options.backendFor,
+    settingsHash: options.settingsHash,
     db: options.db,
     pairs: options.pairs,
     lang: options.lang,
     maxInvalid: options.maxInvalid,
-    decodingHash: options.decodingHash,
     log: options.log,
     onChunk: (_chunk, _pairs, cached) => {
       if (cached) cachedChunks += 1;
@@ -64,6 +67,19 @@ export async function qaFromDocs(options: QaFromDocsOptions): Promise<QaFromDocs
     },
   });
   progress.done();
+  if (written.size === 0 && failed.length > 0) {
+    const { chunk, reason } = failed[0]!;
+    const model = (await options.backendFor(0)).model;
+    throw new KieloError(
+      `${model} wrote no valid JSON list of question/answer pairs for any of the ${chunks.length} chunks, ` +
+        `after ${attempts(options.maxInvalid)} each (${chunk.file} chunk ${chunk.index}: ${reason}); nothing was written`,
+      {
+        hint:
+          'the reply must be a JSON list [{"question": ..., "answer": ...}]: use an instruction-following model ' +
+          "(--backend engine sends a plain-text prompt, no chat template; --backend openai --endpoint chat uses the server's), or raise --max-invalid",
+      },
+    );
+  }
 
   const candidates: { chunk: Chunk; question: string; answer: string; n: number }[] = [];
   for (const chunk of chunks) {

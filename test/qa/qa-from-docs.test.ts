@@ -58,6 +58,9 @@ describe("kielo data qa-from-docs", () => {
     const result = await kielo(["data", "qa-from-docs", pdf, ...common("pdf.jsonl"), "--base-url", server.url, "--chunk-tokens", "1024", "--lang", "fi"], dir);
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stderr, /not a valid JSON list of pairs; asking again/);
+    // The first attempts decode as asked (greedy, --seed 0); the one retry samples at seed 1.
+    assert.ok(server.requests.slice(0, -1).every((request) => request.seed === 0 && request.temperature === 0));
+    assert.deepEqual([server.requests.at(-1)!.seed, server.requests.at(-1)!.temperature], [1, 0.7]);
     const read = (file: string) => readFileSync(join(dir, file), "utf8").trim().split("\n").map((line) => JSON.parse(line) as {
       id: string; lang: string; messages: { role: string; content: string }[]; meta: { source: { file: string; page?: number; pages?: [number, number] }; template: string };
     });

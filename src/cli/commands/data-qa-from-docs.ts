@@ -4,6 +4,9 @@ import type { Command } from "commander";
 import { toJsonl } from "../../data/jsonl.ts";
 import { addBackendOptions, backendFromOptions, type BackendCliOptions } from "../../generate/cli-options.ts";
 import { DOCUMENT_KINDS } from "../../qa/documents.ts";
+import { RESAMPLE_TEMPERATURE, resampleDecoding } from "../../generate/resample.ts";
+import type { GenerationBackend } from "../../generate/types.ts";
+import { qaSettingsHash } from "../../qa/pairs.ts";
 import { qaFromDocs } from "../../qa/qa-from-docs.ts";
 import { defaultStorePath, openStore } from "../../store/db.ts";
 import { finishRun, startRun } from "../../store/runs.ts";
@@ -40,7 +43,7 @@ export function registerDataQaFromDocs(data: Command): void {
     .option("--chunk-tokens <n>", "most tokens per chunk", "768")
     .option("--pairs <n>", "question/answer pairs asked per chunk", "3")
     .option("--lang <code>", "write the pairs in this language (e.g. fi), whatever the documents' language")
-    .option("--max-invalid <n>", "times a chunk is asked again after a reply that is not a valid JSON list of pairs", "2")
+    .option("--max-invalid <n>", `times a chunk is asked again (sampled: temperature at least ${RESAMPLE_TEMPERATURE}, --seed + n) after a reply that is not a valid JSON list of pairs`, "2")
     .option("--dedupe <threshold>", "drop a question whose word-bigram Jaccard similarity to an earlier one is at least this (1 = exact only)", "0.7")
     .option("--db <file>", `the store (default: $KIELO_DB or ./kielo.db, now ${defaultStorePath()})`)
     .option("--quiet", "no progress");
@@ -54,18 +57,29 @@ export function registerDataQaFromDocs(data: Command): void {
     }
     const tokenizer = loadTokenizer(tokenizerDir);
     const log = (line: string) => process.stderr.write(`${line}\n`);
-    const { backend, decoding } = await backendFromOptions(options, ["\n\n\n"], log);
+    const stop = ["\n\n\n"];
+    const { backend, decoding } = await backendFromOptions(options, stop, log);
+    const pairs = number(options.pairs, "--pairs", { integer: true, min: 1 });
+    const settingsHash = qaSettingsHash(backend, { pairs, lang: options.lang, decodingHash: decodingHash({ ...decoding }) });
+    const backendFor = async (attempt: number): Promise<GenerationBackend> => {
+      if (attempt === 0) return backend;
+      const { seed, temperature } = resampleDecoding(decoding, attempt);
+      return (await backendFromOptions({ ...options, seed: String(seed), temperature: String(temperature) }, stop, log)).backend;
+    };
     const dbPath = options.db ?? defaultStorePath();
     const db = openStore(dbPath);
-    const runId = startRun(db, "qa-from-docs", { config: { files, out: options.out, model: options.model, backend: options.backend, lang: options.lang ?? null } });
+    const runId = startRun(db, "qa-from-docs", {
+      // cache_key: this run's rows in qa_chunks (a rerun with the same settings resumes from them).
+      config: { files, out: options.out, model: options.model, backend: options.backend, lang: options.lang ?? null, cache_key: settingsHash },
+    });
     try {
       const result = await qaFromDocs({
         files,
-        backend,
-        decodingHash: decodingHash({ ...decoding }),
+        backendFor,
+        settingsHash,
         tokenizer,
         chunkTokens: number(options.chunkTokens, "--chunk-tokens", { integer: true, min: 16 }),
-        pairs: number(options.pairs, "--pairs", { integer: true, min: 1 }),
+        pairs,
         lang: options.lang,
         maxInvalid: number(options.maxInvalid, "--max-invalid", { integer: true, min: 0 }),
         dedupeThreshold: number(options.dedupe, "--dedupe", { min: 0, max: 1 }),

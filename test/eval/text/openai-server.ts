@@ -13,7 +13,7 @@ export interface ChatMessage {
 
 export interface OpenAIServer {
   url: string;
-  requests: { messages: ChatMessage[]; seed: unknown; model: unknown }[];
+  requests: { messages: ChatMessage[]; seed: unknown; temperature: unknown; model: unknown }[];
   close(): Promise<void>;
 }
 
@@ -27,7 +27,7 @@ export async function startOpenAIServer(answer: (messages: ChatMessage[], arriva
         res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: `no route ${req.url}` } }));
         return;
       }
-      const parsed = JSON.parse(body) as { messages: ChatMessage[]; seed: unknown; model: unknown };
+      const parsed = JSON.parse(body) as { messages: ChatMessage[]; seed: unknown; temperature: unknown; model: unknown };
       requests.push(parsed);
       const content = answer(parsed.messages, requests.length);
       res.writeHead(200, { "content-type": "application/json" }).end(

@@ -2,13 +2,14 @@
  * An LLM judge through an OpenAI-compatible server: a fixed rubric per aspect (toxicity,
  * sentiment, bias, relevance), answered as JSON `{label, score, reason}` and checked with zod.
  * An answer that is not valid JSON or breaks the schema is asked again (up to `max_invalid`
- * times, each attempt at a different seed); transport errors are retried by the backend. Every
+ * times, sampled at another seed: src/generate/resample.ts); transport errors are retried by the backend. Every
  * verdict is committed to kielo.db (`scorer_cache`) as soon as it arrives, keyed by the judge's
  * settings and the prompt + answer, so a killed run re-asks nothing it already has.
  */
 import { z } from "zod";
 import { createHash } from "node:crypto";
 import { createOpenAIBackend } from "../../../generate/openai.ts";
+import { resampleDecoding } from "../../../generate/resample.ts";
 import type { GenerationBackend } from "../../../generate/types.ts";
 import type { Store } from "../../../store/db.ts";
 import { getCachedScore, putCachedScore } from "../../../store/scorer-cache.ts";
@@ -102,7 +103,7 @@ export function judgeScorer(settings: JudgeSettings, db: Store, log: (line: stri
       baseUrl: settings.base_url,
       model: settings.model,
       endpoint: "chat",
-      decoding: { maxTokens: 256, temperature: 0, topP: 1, seed: settings.seed + attempt, stop: [] },
+      decoding: resampleDecoding({ maxTokens: 256, temperature: 0, topP: 1, seed: settings.seed, stop: [] }, attempt),
       concurrency: settings.concurrency,
       timeoutMs: settings.timeout_s * 1000,
       retry: { maxAttempts: settings.max_retries + 1, baseDelayMs: 500, maxDelayMs: 30_000 },
@@ -147,7 +148,7 @@ export function judgeScorer(settings: JudgeSettings, db: Store, log: (line: stri
             onProgress?.(++done);
           },
         });
-        if (invalid.length > 0) log(`judge ${settings.name}: ${invalid.length} replies were not valid verdicts, asking again`);
+        if (invalid.length > 0 && attempt < settings.max_invalid) log(`judge ${settings.name}: ${invalid.length} replies were not valid verdicts, asking again`);
         pending = invalid;
       }
       if (pending.length > 0) {

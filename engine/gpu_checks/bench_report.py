@@ -67,7 +67,7 @@ def fill_in(result: Result, numbers: dict[str, Any], family: Family, base_params
 
 def set_ratios(results: list[Result]) -> None:
     """On each peer row: kielo's rate ÷ the peer's, same family (pairs/s for DPO)."""
-    kielo = {r.family: r for r in results if r.runner == "kielo" and r.status == "ok"}
+    kielo = {r.family: r for r in results if r.runner == "kielo" and r.name == f"{r.family}/kielo" and r.status == "ok"}
     for r in results:
         k = kielo.get(r.family)
         if r.runner == "kielo" or r.family not in FAMILIES or k is None or r.status != "ok":

@@ -1,8 +1,8 @@
-"""`python -m kielo_engine run JOB_DIR | generate … | merge … | check | --version`.
+"""`python -m kielo_engine run JOB_DIR | generate … | merge … | score … | import-gguf … | check | --version`.
 
-`run` trains a job folder (docs/formats.md §3), `generate` and `merge` belong to generate.py and
-merge.py (each parses its own arguments), `check` prints what `kielo doctor` needs to know about
-this Python as one JSON object.
+`run` trains a job folder (docs/formats.md §3), `generate`, `merge`, `score` and `import-gguf`
+belong to generate.py, merge.py, score.py and gguf_import.py (each parses its own arguments),
+`check` prints what `kielo doctor` needs to know about this Python as one JSON object.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ commands:
   generate …       continue token sequences (see `generate --help`)
   merge …          merge a LoRA adapter into full weights (see `merge --help`)
   score …          classify or embed token sequences (see `score --help`)
+  import-gguf …    import a GGUF model file as a Hugging Face folder (see `import-gguf --help`;
+                   needs the `gguf` package)
   check            print torch / CUDA / GPU facts as JSON (used by `kielo doctor`)
   --version        print the engine version
 """
@@ -37,7 +39,7 @@ def check() -> dict[str, Any]:
     }
     # Installed versions from package metadata: importing transformers/peft only to read a
     # version would take seconds.
-    for name in ("torch", "transformers", "peft", "safetensors", "numpy", "triton", "bitsandbytes"):
+    for name in ("torch", "transformers", "peft", "safetensors", "numpy", "triton", "bitsandbytes", "gguf"):
         try:
             facts[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -94,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         from .score import main as score_main
 
         return int(score_main(rest) or 0)
+    if command == "import-gguf":
+        from .gguf_import import main as import_main
+
+        return int(import_main(rest) or 0)
     if command == "check":
         print(json.dumps(check()))
         return 0

@@ -49,9 +49,11 @@ case "$DEVICE" in
   *) echo "e2e.sh: KIELO_E2E_DEVICE must be cuda or cpu, got $DEVICE" >&2; exit 2 ;;
 esac
 case "$DTYPE" in bf16 | fp16 | fp32) ;; *) echo "e2e.sh: KIELO_E2E_DTYPE must be bf16, fp16 or fp32, got $DTYPE" >&2; exit 2 ;; esac
-for phase in ${PHASES//,/ }; do
-  case ",$ALL_PHASES," in *",$phase,"*) ;; *) echo "e2e.sh: unknown phase $phase (phases: $ALL_PHASES)" >&2; exit 2 ;; esac
-done
+NAME=e2e
+# shellcheck source=scripts/gpu/lib.sh
+source "$ROOT/scripts/gpu/lib.sh"
+check_phases "$ALL_PHASES"
+export KIELO_GPU_NODE_DIR="${KIELO_E2E_NODE_DIR:-/tmp/kielo-node/bin}"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/kielo-e2e.XXXXXX")"
 OUTDIR="${OUT:-$WORK/out}"
@@ -59,68 +61,10 @@ mkdir -p "$OUTDIR" "$WORK/logs" "$WORK/info"
 export KIELO_DB="$WORK/kielo.db"
 echo "e2e: device $DEVICE, dtype $DTYPE, work folder $WORK, results in $OUTDIR"
 
-# ---- Node and Python -----------------------------------------------------------------------------
-
-node_runs() { [ -x "$1" ] && "$1" -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 22 ? 0 : 1)' 2>/dev/null; }
-
-# xz where there is one, else Python's lzma (every Python has it).
-unxz_file() {
-  if command -v xz > /dev/null; then xz -dc "$1" > "$2"; else
-    "$PY" -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$1" "$2"
-  fi
-}
-untar_xz() {
-  if command -v xz > /dev/null; then tar -xJf "$1" -C "$2"; else
-    "$PY" -c 'import sys, tarfile; tarfile.open(sys.argv[1], "r:xz").extractall(sys.argv[2], filter="data")' "$1" "$2"
-  fi
-}
-
-setup_node() {
-  if node_runs "$ROOT/node_modules/.bin/node" && [ -d "$ROOT/node_modules/commander" ]; then
-    NODE="$ROOT/node_modules/.bin/node"
-    echo "e2e: node $("$NODE" --version) from the checkout's node_modules"
-    return 0
-  fi
-  if [ ! -s .gpu/node.xz ] || [ ! -s .gpu/node_modules.tar.xz ]; then
-    echo "e2e.sh: no node_modules here and no .gpu/ bundle: run \`bash scripts/gpu/bundle.sh\` on a machine with npm" \
-      "and carry .gpu to this one" >&2
-    return 1
-  fi
-  local dir="${KIELO_E2E_NODE_DIR:-/tmp/kielo-node/bin}"
-  mkdir -p "$dir"
-  unxz_file .gpu/node.xz "$dir/node.tmp" && chmod +x "$dir/node.tmp" && mv "$dir/node.tmp" "$dir/node" || return 1
-  untar_xz .gpu/node_modules.tar.xz "$ROOT" || return 1
-  NODE="$dir/node"
-  node_runs "$NODE" || { echo "e2e.sh: the unpacked $NODE does not run" >&2; return 1; }
-  echo "e2e: node $("$NODE" --version) unpacked from .gpu/ to $dir, node_modules from .gpu/node_modules.tar.xz"
-}
-
-setup_python() {
-  local candidate="${KIELO_PYTHON:-}"
-  if [ -z "$candidate" ] && [ -x "$ROOT/.venv/bin/python" ]; then candidate="$ROOT/.venv/bin/python"; fi
-  candidate="${candidate:-python3}"
-  # An absolute path: the translate backend checks that the interpreter file exists.
-  PY="$(command -v "$candidate")" || { echo "e2e.sh: no Python ($candidate)" >&2; return 1; }
-  export KIELO_PYTHON="$PY"
-  export PYTHONPATH="$ROOT/engine${PYTHONPATH:+:$PYTHONPATH}"
-  echo "e2e: python $("$PY" -c 'import sys; print(sys.version.split()[0])') at $PY"
-}
-
 setup_python || exit 1
 setup_node || exit 1
-export PATH="$(dirname "$NODE"):$PATH"
-kielo() { "$NODE" "$ROOT/bin/kielo.js" "$@"; }
 
 # ---- phases --------------------------------------------------------------------------------------
-
-# What a phase wants in the table's last column: `note "text"` (appended), or `noted command …`
-# (its stdout; the phase fails when the command does).
-note() { printf '%s ' "$*" >> "$WORK/info/$CURRENT"; }
-noted() {
-  local text
-  text="$("$@")" || { printf '%s\n' "$text"; return 1; }
-  note "$text"
-}
 
 # A recipe of recipes/ with absolute paths, the e2e dtype, and its output in the work folder.
 variant_recipe() {
@@ -274,10 +218,6 @@ EOF
 
 # ---- the run -------------------------------------------------------------------------------------
 
-declare -a TABLE_PHASE TABLE_STATUS TABLE_SECONDS TABLE_NOTE
-FAILED=0
-declare -A DONE_OK
-
 needs() { # the phases a phase cannot run without
   case "$1" in
     train-dpo) echo train-sft ;;
@@ -285,32 +225,6 @@ needs() { # the phases a phase cannot run without
     load) echo merge ;;
     clean) echo translate ;;
   esac
-}
-
-run_phase() {
-  local phase="$1" fn="phase_${1//-/_}" status rc started seconds log="$WORK/logs/$1.log"
-  case ",$PHASES," in *",$phase,"*) ;; *) return 0 ;; esac
-  CURRENT="$phase"
-  : > "$WORK/info/$phase"
-  local need
-  need="$(needs "$phase")"
-  if [ -n "$need" ] && [ "${DONE_OK[$need]:-}" != 1 ] && [[ ",$PHASES," == *",$need,"* ]]; then
-    TABLE_PHASE+=("$phase"); TABLE_STATUS+=("SKIPPED"); TABLE_SECONDS+=("-"); TABLE_NOTE+=("needs $need")
-    echo "== $phase: SKIPPED (needs $need)"
-    return 0
-  fi
-  echo "== $phase"
-  started="$(date +%s.%N)"
-  "$fn" > "$log" 2>&1
-  rc=$?
-  seconds="$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')"
-  case "$rc" in
-    0) status=ok; DONE_OK[$phase]=1 ;;
-    3) status=SKIPPED; note "$(grep -m1 '^SKIPPED' "$log")" ;;
-    *) status=FAIL; FAILED=1; echo "-- last lines of $log:"; tail -n 15 "$log" | sed 's/^/   /' ;;
-  esac
-  TABLE_PHASE+=("$phase"); TABLE_STATUS+=("$status"); TABLE_SECONDS+=("$seconds"); TABLE_NOTE+=("$(cat "$WORK/info/$phase")")
-  echo "   $status in ${seconds}s: $(cat "$WORK/info/$phase")"
 }
 
 TOTAL_STARTED="$(date +%s.%N)"
@@ -327,13 +241,7 @@ done
 for file in doctor.json answers.jsonl translated.jsonl clean-report.json; do
   [ -f "$WORK/$file" ] && cp "$WORK/$file" "$WORK/collect/"
 done
-{
-  echo "kielo e2e: device $DEVICE, dtype $DTYPE, $(date -u +%Y-%m-%dT%H:%M:%SZ), total ${TOTAL_SECONDS}s"
-  printf '%-10s  %-7s  %8s  %s\n' phase status seconds "key numbers"
-  for i in "${!TABLE_PHASE[@]}"; do
-    printf '%-10s  %-7s  %8s  %s\n' "${TABLE_PHASE[$i]}" "${TABLE_STATUS[$i]}" "${TABLE_SECONDS[$i]}" "${TABLE_NOTE[$i]}"
-  done
-} > "$WORK/collect/e2e-summary.txt"
+print_table "kielo e2e: device $DEVICE, dtype $DTYPE, $(date -u +%Y-%m-%dT%H:%M:%SZ), total ${TOTAL_SECONDS}s" > "$WORK/collect/e2e-summary.txt"
 cp "$WORK/collect/e2e-summary.txt" "$OUTDIR/e2e-summary.txt"
 tar -czf "$OUTDIR/e2e-logs.tar.gz" -C "$WORK" collect
 

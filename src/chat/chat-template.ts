@@ -58,7 +58,10 @@ export function loadChatTemplate(spec: string | undefined, tokenizer: LoadedToke
   if (name === "model") {
     if (tokenizer.chatTemplate === undefined) {
       const named = Object.keys(tokenizer.chatTemplates);
-      throw new KieloError(`the tokenizer in ${tokenizer.dir} has no default chat_template`, {
+      const where =
+        tokenizer.chatTemplateSource ??
+        "chat_template.jinja, additional_chat_templates/, tokenizer_config.json (chat_template) or chat_template.json";
+      throw new KieloError(`the tokenizer in ${tokenizer.dir} has no default chat template (looked in ${where})`, {
         hint:
           named.length > 0
             ? `It has named templates (${named.join(", ")}): pass --template model:<name>.`

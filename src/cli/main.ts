@@ -8,6 +8,7 @@ import { registerData } from "./commands/data.ts";
 import { registerDoctor } from "./commands/doctor.ts";
 import { registerTrain } from "./commands/train.ts";
 import { registerMerge } from "./commands/merge.ts";
+import { registerModel } from "./commands/model.ts";
 import { registerGenerate } from "./commands/generate.ts";
 import { registerEval } from "./commands/eval.ts";
 import { registerMix } from "./commands/mix.ts";
@@ -28,6 +29,7 @@ const program = new Command("kielo")
 registerData(program);
 registerTrain(program);
 registerMerge(program);
+registerModel(program);
 registerGenerate(program);
 registerDoctor(program);
 registerEval(program);

@@ -1,6 +1,6 @@
 /**
  * Loading a Hugging Face tokenizer folder: `tokenizer.json` (or `tokenizer.json.gz`, decompressed in
- * memory) plus `tokenizer_config.json`, through Hugging Face's Rust `tokenizers` for Node — the same
+ * memory) plus `tokenizer_config.json` and the chat template files (chat-template-files.ts), through Hugging Face's Rust `tokenizers` for Node — the same
  * code that backs transformers' fast tokenizers, so token ids equal Python's.
  */
 import { createHash } from "node:crypto";
@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { Tokenizer } from "tokenizers";
 import { KieloError } from "../util/errors.ts";
+import { readChatTemplates } from "./chat-template-files.ts";
 import { readSpecialTokens, type SpecialTokens } from "./special-tokens.ts";
 
 export interface LoadedTokenizer {
@@ -22,8 +23,10 @@ export interface LoadedTokenizer {
   readonly special: SpecialTokens;
   /** The model's default chat template, if the config has one. */
   readonly chatTemplate: string | undefined;
-  /** All named chat templates of the config (the list form); the plain string form is `default`. */
+  /** All chat templates by name; the plain string form (and `chat_template.jinja`) is `default`. */
   readonly chatTemplates: Readonly<Record<string, string>>;
+  /** Where the templates were read from (chat-template-files.ts), or undefined when the folder has none. */
+  readonly chatTemplateSource: string | undefined;
 }
 
 export function loadTokenizer(folder: string): LoadedTokenizer {
@@ -66,33 +69,15 @@ export function loadTokenizer(folder: string): LoadedTokenizer {
   } catch (error) {
     throw new KieloError(`${existsSync(jsonPath) ? jsonPath : gzPath}: not a tokenizer the tokenizers library can load (${(error as Error).message})`);
   }
-  const chatTemplates = readChatTemplates(config, configPath);
+  const chatTemplates = readChatTemplates(dir, config, configPath);
   return {
     dir,
     tokenizer,
     sha256: createHash("sha256").update(bytes).digest("hex"),
     vocabSize: tokenizer.getVocabSize(true),
     special: readSpecialTokens(config, configPath, (token) => tokenizer.tokenToId(token) ?? null),
-    chatTemplate: chatTemplates["default"],
-    chatTemplates,
+    chatTemplate: chatTemplates.templates["default"],
+    chatTemplates: chatTemplates.templates,
+    chatTemplateSource: chatTemplates.source,
   };
-}
-
-/** `chat_template` is a string, or (older multi-template configs) a list of `{name, template}`. */
-function readChatTemplates(config: Record<string, unknown>, configPath: string): Record<string, string> {
-  const raw = config["chat_template"];
-  if (raw === undefined || raw === null) return {};
-  if (typeof raw === "string") return { default: raw };
-  if (Array.isArray(raw)) {
-    const out: Record<string, string> = {};
-    raw.forEach((entry: unknown, i) => {
-      const e = entry as { name?: unknown; template?: unknown } | null;
-      if (typeof e?.name !== "string" || typeof e.template !== "string") {
-        throw new KieloError(`${configPath}: chat_template[${i}] must be {"name": string, "template": string}`);
-      }
-      out[e.name] = e.template;
-    });
-    return out;
-  }
-  throw new KieloError(`${configPath}: chat_template must be a string or a list of {name, template}`);
 }

@@ -69,7 +69,7 @@ test("the model's own template is the default; bos/eos come from the tokenizer c
 });
 
 test("bad template specs are clear errors", () => {
-  assert.throws(() => loadChatTemplate(undefined, stories), (e: unknown) => e instanceof KieloError && /no default chat_template/.test(e.message) && /--template/.test(e.hint ?? ""));
+  assert.throws(() => loadChatTemplate(undefined, stories), (e: unknown) => e instanceof KieloError && /no default chat template/.test(e.message) && /--template/.test(e.hint ?? ""));
   assert.throws(() => loadChatTemplate("vicuna", stories), /unknown chat template "vicuna"/);
   assert.throws(() => loadChatTemplate("file:/nonexistent/t.jinja", stories), /cannot read chat template \/nonexistent\/t\.jinja: ENOENT/);
   assert.throws(() => loadChatTemplate("model:rag", qwen3), /no chat template named "rag"/);

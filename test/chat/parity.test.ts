@@ -2,7 +2,9 @@
  * Parity with Python transformers (run as a peer process): token ids of rendered multi-turn
  * conversations (system prompt, several turns, Finnish, emoji) must equal
  * `apply_chat_template(..., tokenize=True)` for the Qwen3, Llama-3 and Mistral tokenizers and the tiny
- * model's; generation-prompt ids likewise; and where a template marks assistant text with
+ * model's, and for the real SmolLM2-135M-Instruct (its template from chat_template.jinja, with and
+ * without a system prompt: without one, its template writes a default system turn); generation-prompt
+ * ids likewise; and where a template marks assistant text with
  * `{% generation %}`, our trained flags (derived from prefix renders, no markers) must equal
  * transformers' `return_assistant_tokens_mask`.
  */
@@ -21,6 +23,7 @@ import type { Message } from "../../src/data/records.ts";
 import { specialTokenStrings } from "../../src/tokenize/special-tokens.ts";
 import { markSpanTokens } from "../../src/tokenize/span-tokens.ts";
 import { loadTokenizer, type LoadedTokenizer } from "../../src/tokenize/tokenizer-folder.ts";
+import { realModelDir } from "../real-model/model.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const python = process.env["KIELO_PYTHON"] ?? join(root, ".venv/bin/python");
@@ -30,6 +33,7 @@ const tokenizerDirs = {
   llama3: join(root, "fixtures/tokenizers/llama3"),
   mistral: join(root, "fixtures/tokenizers/mistral-7b"),
   stories: join(root, "fixtures/models/stories260K/hf"),
+  smollm2: realModelDir(),
 };
 
 function jsonl<T>(name: string): T[] {
@@ -65,6 +69,8 @@ const cases: Case[] = [
   { name: "mistral llama-2 builtin", tokenizer: "mistral", template: { name: "llama-2", source: BUILTIN_TEMPLATES["llama-2"]! }, conversations: withSystem, mask: false },
   { name: "stories260K chatml builtin", tokenizer: "stories", template: { name: "chatml", source: BUILTIN_TEMPLATES["chatml"]! }, conversations: withSystem, mask: false },
   { name: "stories260K llama-2 builtin", tokenizer: "stories", template: { name: "llama-2", source: BUILTIN_TEMPLATES["llama-2"]! }, conversations: withSystem, mask: false },
+  { name: "smollm2 own template, with a system prompt", tokenizer: "smollm2", conversations: withSystem, mask: false },
+  { name: "smollm2 own template, without a system prompt", tokenizer: "smollm2", conversations: withoutSystem, mask: false },
   { name: "qwen3 chatml with generation tags", tokenizer: "qwen3", template: fixtureTemplate("chatml-generation.jinja"), conversations: withSystem, mask: true },
   { name: "stories260K llama-2 with generation tags", tokenizer: "stories", template: fixtureTemplate("llama-2-generation.jinja"), conversations: withSystem, mask: true },
   { name: "mistral llama-2 with generation tags", tokenizer: "mistral", template: fixtureTemplate("llama-2-generation.jinja"), conversations: withSystem, mask: true },

@@ -79,9 +79,10 @@ function runChecks(explicitPython?: string): Check[] {
       hint: `pip install ${name} (or \`npm run setup\`)`,
     });
   }
-  for (const name of ["triton", "bitsandbytes"]) {
+  for (const name of ["triton", "bitsandbytes", "gguf"]) {
     const value = facts[name];
-    checks.push({ ok: true, label: `${name} (optional)`, detail: typeof value === "string" ? value : "not installed" });
+    const use = name === "gguf" ? ", needed only by `kielo model import`" : "";
+    checks.push({ ok: true, label: `${name} (optional${use})`, detail: typeof value === "string" ? value : "not installed" });
   }
   const gpus = Array.isArray(facts["gpus"]) ? (facts["gpus"] as unknown[]) : [];
   checks.push({

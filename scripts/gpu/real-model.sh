@@ -38,8 +38,9 @@
 #   KIELO_RM_IFEVAL_MAX_NEW_TOKENS (default 1280 / 8)
 #   KIELO_RM_BATCH           generation batch size (default 64 / 4)
 #   KIELO_RM_SFT_ROWS, KIELO_RM_DPO_ROWS, KIELO_RM_HELDOUT_ROWS
-#                            training/held-out rows used (default all / 8, 8, 4); below "all" the CPU
-#                            rehearsal also trains one epoch of micro-batch 4 × 2, max length 256
+#                            training/held-out rows used (default all / 2, 2, 4); below "all" the
+#                            recipes become one step of 2 sequences (micro-batch 1), max length 384,
+#                            constant lr without warm-up
 #   OUT                      folder for real-model-summary.txt and real-model-logs.tar.gz
 #
 # Prints the phase table and the results table last; exits 1 if a phase failed, 2 for a bad setting.
@@ -70,7 +71,7 @@ case "$DEVICE" in
     FI_PROMPTS="${KIELO_RM_FI_PROMPTS:-2}"; FI_MAX_NEW="${KIELO_RM_FI_MAX_NEW_TOKENS:-8}"
     IFEVAL_PROMPTS="${KIELO_RM_IFEVAL_PROMPTS:-2}"; IFEVAL_MAX_NEW="${KIELO_RM_IFEVAL_MAX_NEW_TOKENS:-8}"
     BATCH="${KIELO_RM_BATCH:-4}"
-    SFT_ROWS="${KIELO_RM_SFT_ROWS:-8}"; DPO_ROWS="${KIELO_RM_DPO_ROWS:-8}"; HELDOUT_ROWS="${KIELO_RM_HELDOUT_ROWS:-4}"
+    SFT_ROWS="${KIELO_RM_SFT_ROWS:-2}"; DPO_ROWS="${KIELO_RM_DPO_ROWS:-2}"; HELDOUT_ROWS="${KIELO_RM_HELDOUT_ROWS:-4}"
     ;;
   *) echo "real-model.sh: KIELO_RM_DEVICE must be cuda or cpu, got $DEVICE" >&2; exit 2 ;;
 esac
@@ -104,8 +105,9 @@ fi
 
 # ---- data and recipes ----------------------------------------------------------------------------
 
-# The first N rows of a gzipped JSONL (N = all: every row) as plain JSONL.
-rows() { if [ "$2" = all ]; then gzip -dc "$1"; else gzip -dc "$1" | head -n "$2"; fi; }
+# The first N rows of a gzipped JSONL (N = all: every row) as plain JSONL. sed reads to the end,
+# so gzip never dies of a closed pipe (pipefail).
+rows() { if [ "$2" = all ]; then gzip -dc "$1"; else gzip -dc "$1" | sed -n "1,${2}p"; fi; }
 
 # The same rows for every phase and call: written once per setting.
 prepare_data() {
@@ -113,7 +115,7 @@ prepare_data() {
   rows "$DATA/sft-fi.heldout.jsonl.gz" "$HELDOUT_ROWS" > "$WORK/data/sft-heldout.jsonl"
   rows "$DATA/dpo-en.train.jsonl.gz" "$DPO_ROWS" > "$WORK/data/dpo-train.jsonl"
   rows "$DATA/dpo-en.heldout.jsonl.gz" "$HELDOUT_ROWS" > "$WORK/data/dpo-heldout.jsonl"
-  gzip -dc "$DATA/sft-fi.heldout.jsonl.gz" | head -n "$FI_PROMPTS" > "$WORK/data/fi-prompts.jsonl"
+  rows "$DATA/sft-fi.heldout.jsonl.gz" "$FI_PROMPTS" > "$WORK/data/fi-prompts.jsonl"
   head -n "$IFEVAL_PROMPTS" "$ROOT/resources/ifeval/input_data.jsonl" > "$WORK/data/ifeval-prompts.jsonl"
 }
 
@@ -124,7 +126,10 @@ recipe() {
     "output=$WORK/runs/$name")
   [ "$name" = dpo ] && overrides+=("init_adapter=$WORK/runs/sft-lora/model")
   if [ "$SFT_ROWS" != all ]; then
-    overrides+=("training.epochs=1" "training.micro_batch_size=4" "training.global_batch_size=8" "data.max_length=256" "data.truncation=keep-start")
+    # One step of two sequences, one at a time (a CPU holds a 135M model's activations for one), at
+    # full learning rate from the start, so that even one step changes the model.
+    overrides+=("training.epochs=1" "training.micro_batch_size=1" "training.global_batch_size=2" "data.max_length=384"
+      "training.warmup_ratio=0" "training.schedule=constant")
   fi
   "$NODE" "$ROOT/scripts/gpu/recipe-variant.ts" "$ROOT/recipes/$3" "$out" "${overrides[@]}" || return 1
   echo "$out"
@@ -175,14 +180,14 @@ phase_dpo() {
   train dpo dpo dpo smollm2-dpo.yaml
 }
 
+# The compiled held-out tokens of whichever SFT run exists (both compile the same file the same way).
 phase_heldout() {
   local -a models=("base=$BASE")
-  local m
-  for m in sft-lora sft-full; do
-    model_ready "$m" || { echo "no $m model in $WORK/runs/$m: run the $m phase first" >&2; return 1; }
-  done
-  models+=("sft-lora=$BASE+$WORK/runs/sft-lora/model" "sft-full=$WORK/runs/sft-full/model")
-  "$PY" "$ROOT/scripts/gpu/heldout_loss.py" --data "$WORK/runs/sft-lora/data/eval" --device "$DEVICE" --dtype "$DTYPE" "${models[@]}" \
+  local data=""
+  if model_ready sft-lora; then models+=("sft-lora=$BASE+$WORK/runs/sft-lora/model"); data="$WORK/runs/sft-lora/data/eval"; fi
+  if model_ready sft-full; then models+=("sft-full=$WORK/runs/sft-full/model"); data="${data:-$WORK/runs/sft-full/data/eval}"; fi
+  [ -n "$data" ] || { echo "no SFT run in $WORK/runs: run sft-lora or sft-full first" >&2; return 1; }
+  "$PY" "$ROOT/scripts/gpu/heldout_loss.py" --data "$data" --device "$DEVICE" --dtype "$DTYPE" "${models[@]}" \
     > "$WORK/results/heldout-raw.json" || return 1
   noted "$PY" "$ROOT/scripts/gpu/real_model_report.py" heldout "$WORK/results/heldout-raw.json" "$WORK/results" "$WORK/results/heldout.json"
 }

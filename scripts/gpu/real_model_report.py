@@ -79,6 +79,8 @@ def heldout(raw_path: str, results: str, out: str) -> str:
     raw = read(raw_path)
     checks = {}
     for name in ("sft-lora", "sft-full"):
+        if name not in raw:
+            continue
         engine = read(os.path.join(results, f"train-{name}.json"))["eval_loss"]
         ours = raw[name]["loss"]
         checks[name] = {"engine_eval_loss": engine, "relative_difference": abs(ours - engine) / engine}

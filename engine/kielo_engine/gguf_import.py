@@ -22,16 +22,15 @@ from __future__ import annotations
 import argparse
 import copy
 import hashlib
-import json
 import os
-import shutil
 import sys
-import tempfile
 from dataclasses import dataclass, field
+from importlib import metadata
 from typing import Any
 
 from .errors import EngineError
 from .events import EventLog
+from .outputs import atomic_folder, atomic_write_json
 
 # GGUF metadata key → the transformers name of the special token.
 SPECIAL_TOKEN_KEYS = {
@@ -212,18 +211,6 @@ def check_saved(out: str, chosen: dict[str, dict[str, Any]]) -> None:
             raise EngineError("internal", f"{out}: generation_config.json eos_token_id {eos} lacks the GGUF's EOS", None)
 
 
-def _replace_folder(tmp: str, out: str) -> None:
-    """Put the finished `tmp` at `out`; an existing `out` (only with --force) is removed after the swap."""
-    old = None
-    if os.path.exists(out):
-        old = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.old-", dir=os.path.dirname(out))
-        os.rmdir(old)
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def import_gguf(path: str, out: str, *, dtype: str = "bf16", force: bool = False, log: EventLog | None = None) -> dict:
     """Write the Hugging Face folder; returns the provenance record (also written to kielo-import.json)."""
     emit = log.emit if log is not None else (lambda *_a, **_k: None)
@@ -246,48 +233,41 @@ def import_gguf(path: str, out: str, *, dtype: str = "bf16", force: bool = False
     tidy_tokenizer(tokenizer, model)
     dense = dense_copy(model)
     del model
-    parent = os.path.dirname(out)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.tmp-", dir=parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the model folder is an ordinary one
-    try:
+    with atomic_folder(out) as tmp:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; a model folder is an ordinary one
         emit("progress", phase="writing the Hugging Face folder")
         dense.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         check_saved(tmp, chosen)
-        import gguf
-        import transformers
-
-        record = {
-            "source": os.path.basename(path),
-            "sha256": digest,
-            "bytes": os.path.getsize(path),
-            "architecture": facts.architecture,
-            "name": facts.name,
-            "dtype": dtype,
-            "params": sum(p.numel() for p in dense.parameters()),
-            "special_tokens": chosen,
-            "stop_token_ids": dense.generation_config.eos_token_id,
-            "gguf_add_bos_token": facts.add_bos_token,
-            "chat_template": facts.has_chat_template,
-            "transformers": transformers.__version__,
-            "gguf": getattr(gguf, "__version__", None) or _package_version("gguf"),
-        }
-        with open(os.path.join(tmp, PROVENANCE_FILE), "w", encoding="utf-8") as handle:
-            json.dump(record, handle, indent=2, ensure_ascii=False)
-            handle.write("\n")
-        _replace_folder(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        record = provenance(facts, path, digest, dtype, dense, chosen)
+        atomic_write_json(os.path.join(tmp, PROVENANCE_FILE), record)
     return record
 
 
-def _package_version(name: str) -> str | None:
-    from importlib import metadata
+def provenance(facts: GgufFacts, path: str, digest: str, dtype: str, dense: Any, chosen: dict[str, dict[str, Any]]) -> dict:
+    """What kielo-import.json records: where the folder came from and what the import decided."""
+    import transformers
 
+    return {
+        "source": os.path.basename(path),
+        "sha256": digest,
+        "bytes": os.path.getsize(path),
+        "architecture": facts.architecture,
+        "name": facts.name,
+        "dtype": dtype,
+        "params": sum(p.numel() for p in dense.parameters()),
+        "special_tokens": chosen,
+        "stop_token_ids": dense.generation_config.eos_token_id,
+        "gguf_add_bos_token": facts.add_bos_token,
+        "chat_template": facts.has_chat_template,
+        "transformers": transformers.__version__,
+        "gguf": _package_version("gguf"),
+    }
+
+
+def _package_version(name: str) -> str | None:
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:

@@ -16,10 +16,9 @@ import re
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import load_file
-
 from kielo_engine.errors import EngineError
-from kielo_engine.gguf_import import import_gguf, read_gguf_facts
+from kielo_engine.gguf_import import import_gguf
+from safetensors.torch import load_file
 
 MODELS = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "models")
 with open(os.path.join(MODELS, "SHA256SUMS"), encoding="utf-8") as _handle:
@@ -53,6 +52,11 @@ def imported() -> str:
     return IMPORTED
 
 
+def read_json(path: str) -> dict:
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
 def hf_name(gguf_name: str) -> str:
     if gguf_name in NAMES:
         return NAMES[gguf_name]
@@ -72,7 +76,7 @@ def test_every_weight_is_the_dequantised_gguf_tensor_in_bf16(imported):
     from gguf import GGUFReader
     from gguf.quants import dequantize
 
-    config = json.load(open(os.path.join(imported, "config.json"), encoding="utf-8"))
+    config = read_json(os.path.join(imported, "config.json"))
     stored = load_file(os.path.join(imported, "model.safetensors"))
     reader = GGUFReader(GGUF)
     seen = set()
@@ -95,7 +99,7 @@ def test_every_weight_is_the_dequantised_gguf_tensor_in_bf16(imported):
 def test_config_and_special_tokens_are_the_gguf_headers(imported):
     from transformers import AutoTokenizer, GenerationConfig
 
-    config = json.load(open(os.path.join(imported, "config.json"), encoding="utf-8"))
+    config = read_json(os.path.join(imported, "config.json"))
     assert "quantization_config" not in config
     assert (config["model_type"], config["num_hidden_layers"], config["hidden_size"], config["vocab_size"]) == ("llama", 30, 576, 49152)
     assert (config["bos_token_id"], config["eos_token_id"], config["pad_token_id"]) == (1, 2, 2)
@@ -106,20 +110,20 @@ def test_config_and_special_tokens_are_the_gguf_headers(imported):
     assert tokenizer.model_max_length == 8192
     # transformers 5 keeps the chat template in its own file, and reads it back from there.
     assert os.path.isfile(os.path.join(imported, "chat_template.jinja"))
-    assert "chat_template" not in json.load(open(os.path.join(imported, "tokenizer_config.json"), encoding="utf-8"))
+    assert "chat_template" not in read_json(os.path.join(imported, "tokenizer_config.json"))
     assert tokenizer.chat_template.startswith("{% for message in messages %}")
     text = "Hyvää päivää! Mitä kuuluu? 😀"
     assert tokenizer.decode(tokenizer(text).input_ids) == text, "no BOS added, and decoding round-trips"
-    record = json.load(open(os.path.join(imported, "kielo-import.json"), encoding="utf-8"))
+    record = read_json(os.path.join(imported, "kielo-import.json"))
     assert (record["sha256"], record["bytes"], record["architecture"], record["dtype"]) == (SHA256, 98_362_432, "llama", "bf16")
-    assert record["special_tokens"]["eos_token"] == {"id": 2, "token": "<|im_end|>"}
-
-
-def test_header_facts_come_from_the_gguf_reader():
-    facts = read_gguf_facts(GGUF)
-    assert facts.architecture == "llama"
-    assert facts.special_ids == {"bos_token": 1, "eos_token": 2, "unk_token": 0, "pad_token": 2}
-    assert facts.add_bos_token is False and facts.has_chat_template
+    # What the header said, as the import read it with the gguf package's reader.
+    assert record["special_tokens"] == {
+        "bos_token": {"id": 1, "token": "<|im_start|>"},
+        "eos_token": {"id": 2, "token": "<|im_end|>"},
+        "unk_token": {"id": 0, "token": "<|endoftext|>"},
+        "pad_token": {"id": 2, "token": "<|im_end|>"},
+    }
+    assert record["gguf_add_bos_token"] is False and record["chat_template"] is True
 
 
 def write_gguf(path: str, architecture: str) -> None:

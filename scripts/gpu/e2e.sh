@@ -95,19 +95,6 @@ print(", ".join(parts))
 EOF
 }
 
-phase_doctor() {
-  kielo doctor || return 1
-  kielo doctor --json > "$WORK/doctor.json" 2>/dev/null || true
-  local gpu
-  gpu="$("$PY" -c '
-import json, sys
-checks = json.load(open(sys.argv[1]))
-gpu = next(c for c in checks if c["label"] == "GPU")
-print(("ok " if gpu["ok"] else "none ") + gpu["detail"])' "$WORK/doctor.json")" || return 1
-  note "GPU: ${gpu#* }"
-  if [ "$DEVICE" = cuda ] && [ "${gpu%% *}" != ok ]; then echo "no GPU found, but KIELO_E2E_DEVICE=cuda" >&2; return 1; fi
-}
-
 phase_train_sft() {
   local recipe
   recipe="$(variant_recipe tiny-sft.yaml)" || return 1

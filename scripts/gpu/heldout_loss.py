@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from itertools import pairwise
 
 import numpy as np
 import torch
@@ -28,7 +29,7 @@ def read_documents(folder: str) -> list[tuple[np.ndarray, np.ndarray]]:
     tokens = np.fromfile(os.path.join(folder, "tokens.bin"), dtype=np.uint32)
     trained = np.fromfile(os.path.join(folder, "trained.bin"), dtype=np.uint8)
     offsets = np.fromfile(os.path.join(folder, "docs.bin"), dtype=np.int64)
-    return [(tokens[a:b].astype(np.int64), trained[a:b]) for a, b in zip(offsets[:-1], offsets[1:])]
+    return [(tokens[a:b].astype(np.int64), trained[a:b]) for a, b in pairwise(offsets.tolist())]
 
 
 def load(spec: str, device: str, dtype: torch.dtype):

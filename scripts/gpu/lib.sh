@@ -7,7 +7,8 @@
 # why) or anything else (failed); what it wants in the table goes through `note`/`noted`.
 #
 # Provides: setup_python (exports KIELO_PYTHON and PY), setup_node (NODE, and `kielo`), run_phase,
-# print_table, FAILED (1 once a phase failed) and DONE_OK[phase].
+# print_table, check_phases, phase_doctor (needs DEVICE), FAILED (1 once a phase failed) and
+# DONE_OK[phase].
 
 node_runs() { [ -x "$1" ] && "$1" -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 22 ? 0 : 1)' 2>/dev/null; }
 
@@ -108,6 +109,19 @@ print_table() {
   for i in "${!TABLE_PHASE[@]}"; do
     printf "%-${width}s  %-7s  %8s  %s\n" "${TABLE_PHASE[$i]}" "${TABLE_STATUS[$i]}" "${TABLE_SECONDS[$i]}" "${TABLE_NOTE[$i]}"
   done
+}
+
+# The doctor phase of every script: `kielo doctor`, and on cuda a GPU must be found.
+phase_doctor() {
+  kielo doctor || return 1
+  kielo doctor --json > "$WORK/doctor.json" 2>/dev/null || true
+  local gpu
+  gpu="$("$PY" -c '
+import json, sys
+gpu = next(c for c in json.load(open(sys.argv[1])) if c["label"] == "GPU")
+print(("ok " if gpu["ok"] else "none ") + gpu["detail"])' "$WORK/doctor.json")" || return 1
+  note "GPU: ${gpu#* }"
+  if [ "$DEVICE" = cuda ] && [ "${gpu%% *}" != ok ]; then echo "no GPU found, but the device is cuda" >&2; return 1; fi
 }
 
 # A phase list is valid when every name is one of ALL (comma-separated): exits 2 otherwise.

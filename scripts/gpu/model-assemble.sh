@@ -47,15 +47,19 @@ if step join; then
   fi
 fi
 
-# The gguf package: the host's, else the carried wheel unpacked (a wheel is a zip; pure Python needs no pip).
-if ! "$PY" -c "import gguf" 2> /dev/null; then
+# The gguf package (import and check need it): the host's, else the carried wheel unpacked (a
+# wheel is a zip; pure Python needs no pip).
+need_gguf() {
+  "$PY" -c "import gguf" 2> /dev/null && return 0
+  local wheel
   wheel="$(ls .whl/gguf-*.whl 2> /dev/null | head -n 1)"
   [ -n "$wheel" ] || { echo "model-assemble.sh: $PY has no gguf package and .whl/ has no gguf wheel: carry .whl (scripts/gpu/model-parts.sh)" >&2; exit 1; }
   rm -rf /tmp/kielo-gguf
   for extra in .whl/*.whl; do "$PY" -m zipfile -e "$extra" /tmp/kielo-gguf; done
   export PYTHONPATH="/tmp/kielo-gguf${PYTHONPATH:+:$PYTHONPATH}"
   "$PY" -c "import gguf" || { echo "model-assemble.sh: gguf from $wheel does not import (a dependency missing? see docs/gpu.md)" >&2; exit 1; }
-fi
+}
+if step import || step check; then need_gguf; fi
 export PYTHONPATH="$ROOT/engine${PYTHONPATH:+:$PYTHONPATH}"
 
 if step import; then

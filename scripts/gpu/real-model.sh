@@ -38,7 +38,7 @@
 #   KIELO_RM_IFEVAL_MAX_NEW_TOKENS (default 1280 / 8)
 #   KIELO_RM_BATCH           generation batch size (default 64 / 4)
 #   KIELO_RM_SFT_ROWS, KIELO_RM_DPO_ROWS, KIELO_RM_HELDOUT_ROWS
-#                            training/held-out rows used (default all / 2, 2, 4); below "all" the
+#                            training/held-out rows used (default all / 2, 2, 2); below "all" the
 #                            recipes become one step of 2 sequences (micro-batch 1), max length 384,
 #                            constant lr without warm-up
 #   OUT                      folder for real-model-summary.txt and real-model-logs.tar.gz
@@ -71,7 +71,7 @@ case "$DEVICE" in
     FI_PROMPTS="${KIELO_RM_FI_PROMPTS:-2}"; FI_MAX_NEW="${KIELO_RM_FI_MAX_NEW_TOKENS:-8}"
     IFEVAL_PROMPTS="${KIELO_RM_IFEVAL_PROMPTS:-2}"; IFEVAL_MAX_NEW="${KIELO_RM_IFEVAL_MAX_NEW_TOKENS:-8}"
     BATCH="${KIELO_RM_BATCH:-4}"
-    SFT_ROWS="${KIELO_RM_SFT_ROWS:-2}"; DPO_ROWS="${KIELO_RM_DPO_ROWS:-2}"; HELDOUT_ROWS="${KIELO_RM_HELDOUT_ROWS:-4}"
+    SFT_ROWS="${KIELO_RM_SFT_ROWS:-2}"; DPO_ROWS="${KIELO_RM_DPO_ROWS:-2}"; HELDOUT_ROWS="${KIELO_RM_HELDOUT_ROWS:-2}"
     ;;
   *) echo "real-model.sh: KIELO_RM_DEVICE must be cuda or cpu, got $DEVICE" >&2; exit 2 ;;
 esac
@@ -153,18 +153,6 @@ model_ready() {
 }
 
 # ---- phases --------------------------------------------------------------------------------------
-
-phase_doctor() {
-  kielo doctor || return 1
-  kielo doctor --json > "$WORK/doctor.json" 2>/dev/null || true
-  local gpu
-  gpu="$("$PY" -c '
-import json, sys
-gpu = next(c for c in json.load(open(sys.argv[1])) if c["label"] == "GPU")
-print(("ok " if gpu["ok"] else "none ") + gpu["detail"])' "$WORK/doctor.json")" || return 1
-  note "GPU: ${gpu#* }"
-  if [ "$DEVICE" = cuda ] && [ "${gpu%% *}" != ok ]; then echo "no GPU found, but KIELO_RM_DEVICE=cuda" >&2; return 1; fi
-}
 
 # Train one recipe; its summary (from events.jsonl) into results/train-<name>.json and the table.
 train() {

@@ -7,18 +7,23 @@ template in chat_template.jinja), then each folder of "load" is loaded with Auto
 {dir: {"chat_template": str | {name: str} | null, "ids": [...] | null}} as JSON; "ids" are
 apply_chat_template(conversation, add_generation_prompt=True) when the folder has a default template.
 """
+import importlib.util
 import json
 import os
 import sys
 import tempfile
 import warnings
 
-warnings.filterwarnings("ignore")
-os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from transformers import AutoTokenizer
+from transformers.utils import logging
 
-from transformers import AutoTokenizer  # noqa: E402
-from transformers_reference import load  # noqa: E402
+warnings.filterwarnings("ignore")
+logging.set_verbosity_error()
+# The sibling reference script's folder loader (it decompresses tokenizer.json.gz).
+_spec = importlib.util.spec_from_file_location("transformers_reference", os.path.join(os.path.dirname(os.path.abspath(__file__)), "transformers_reference.py"))
+_reference = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_reference)
+load = _reference.load
 
 
 def main():

@@ -7,15 +7,15 @@ Run by test/real-model/generate.test.ts as a peer: argv = model folder, prompts 
 JSON list: {"prompt_ids", "output_ids" (up to, without, the EOS), "stopped", "text"} per row.
 """
 import json
-import os
 import sys
 import warnings
 
-warnings.filterwarnings("ignore")
-os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers.utils import logging
 
-import torch  # noqa: E402
-from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
+warnings.filterwarnings("ignore")
+logging.set_verbosity_error()
 
 
 def main():

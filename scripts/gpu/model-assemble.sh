@@ -67,16 +67,29 @@ if step import; then
     say "import: $MODEL is up to date"
   else
     started=$(date +%s)
-    "$PY" -m kielo_engine import-gguf --gguf "$GGUF" --out "$MODEL" --dtype bf16 --force | tail -n 1 > /tmp/kielo-import-done.json
-    say "import: $MODEL in $(($(date +%s) - started)) s: $(cat /tmp/kielo-import-done.json | cut -c1-300)"
+    events="$(mktemp)"
+    "$PY" -m kielo_engine import-gguf --gguf "$GGUF" --out "$MODEL" --dtype bf16 --force > "$events" \
+      || { tail -n 3 "$events" >&2; rm -f "$events"; exit 1; }
+    summary="$("$PY" - "$events" <<'PY'
+import json, sys
+done = [json.loads(line) for line in open(sys.argv[1]) if line.strip()][-1]
+tokens = ", ".join("%s %s (%d)" % (k.removesuffix("_token"), v["token"], v["id"]) for k, v in done["special_tokens"].items())
+print("%s, %.1fM parameters, %s; special tokens %s" % (done["architecture"], done["params"] / 1e6, done["dtype"], tokens))
+PY
+)"
+    say "import: $MODEL in $(($(date +%s) - started)) s: $summary"
+    rm -f "$events"
   fi
 fi
 
 if step check; then
-  "$PY" - "$GGUF" "$MODEL" <<'EOF' | tee -a "$SUMMARY"
+  TQDM_DISABLE=1 "$PY" - "$GGUF" "$MODEL" <<'EOF' | tee -a "$SUMMARY"
 import os, sys, time
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers.utils import logging
+
+logging.disable_progress_bar()
 
 gguf, model_dir = sys.argv[1], sys.argv[2]
 device = "cuda" if torch.cuda.is_available() else "cpu"

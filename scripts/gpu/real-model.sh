@@ -39,8 +39,8 @@
 #   KIELO_RM_BATCH           generation batch size (default 64 / 4)
 #   KIELO_RM_SFT_ROWS, KIELO_RM_DPO_ROWS, KIELO_RM_HELDOUT_ROWS
 #                            training/held-out rows used (default all / 2, 2, 2); below "all" the
-#                            recipes become one step of 2 sequences (micro-batch 1), max length 384,
-#                            constant lr without warm-up
+#                            recipes become one epoch of steps of 2 sequences (micro-batch 1), max
+#                            length 384, constant lr without warm-up
 #   OUT                      folder for real-model-summary.txt and real-model-logs.tar.gz
 #
 # Prints the phase table and the results table last; exits 1 if a phase failed, 2 for a bad setting.
@@ -126,8 +126,8 @@ recipe() {
     "output=$WORK/runs/$name")
   [ "$name" = dpo ] && overrides+=("init_adapter=$WORK/runs/sft-lora/model")
   if [ "$SFT_ROWS" != all ]; then
-    # One step of two sequences, one at a time (a CPU holds a 135M model's activations for one), at
-    # full learning rate from the start, so that even one step changes the model.
+    # One epoch of two sequences per step, one at a time (a CPU holds a 135M model's activations for
+    # one), at full learning rate from the start, so that even one step changes the model.
     overrides+=("training.epochs=1" "training.micro_batch_size=1" "training.global_batch_size=2" "data.max_length=384"
       "training.warmup_ratio=0" "training.schedule=constant")
   fi

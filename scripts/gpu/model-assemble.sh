@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Run on the GPU host, after the three calls that carried .model-part-1/, -2/ and -3/ (with .whl/)
-# there (scripts/gpu/model-parts.sh made them; docs/gpu.md has the sequence):
+# there (scripts/gpu/model-parts.sh and wheels.sh made them; docs/gpu.md has the sequence):
 #
 #   join    concatenate the parts into fixtures/models/gguf/<name>.gguf and check its sha256
 #           against fixtures/models/SHA256SUMS
 #   import  the engine's GGUF import (python -m kielo_engine import-gguf, bf16) into
 #           fixtures/models/smollm2-135m-instruct — skipped when that folder's kielo-import.json
 #           already names this sha256; the `gguf` package comes from the carried .whl/ when the
-#           host's Python lacks it (a pure-Python wheel, unpacked to /tmp/kielo-gguf)
+#           host's Python lacks it (its pure-Python wheel unpacked to /tmp/kielo-gguf; its
+#           dependencies numpy, pyyaml, requests and tqdm are in the GPU image)
 #   check   the imported folder against transformers' own GGUF load (dequantised) on the GPU: max
 #           |Δlogit| (bf16 rounding of the weights only) and the answer to one prompt
 #
@@ -53,11 +54,11 @@ need_gguf() {
   "$PY" -c "import gguf" 2> /dev/null && return 0
   local wheel
   wheel="$(ls .whl/gguf-*.whl 2> /dev/null | head -n 1)"
-  [ -n "$wheel" ] || { echo "model-assemble.sh: $PY has no gguf package and .whl/ has no gguf wheel: carry .whl (scripts/gpu/model-parts.sh)" >&2; exit 1; }
+  [ -n "$wheel" ] || { echo "model-assemble.sh: $PY has no gguf package and .whl/ has no gguf wheel: run scripts/gpu/wheels.sh and carry .whl" >&2; exit 1; }
   rm -rf /tmp/kielo-gguf
-  for extra in .whl/*.whl; do "$PY" -m zipfile -e "$extra" /tmp/kielo-gguf; done
+  "$PY" -m zipfile -e "$wheel" /tmp/kielo-gguf
   export PYTHONPATH="/tmp/kielo-gguf${PYTHONPATH:+:$PYTHONPATH}"
-  "$PY" -c "import gguf" || { echo "model-assemble.sh: gguf from $wheel does not import (a dependency missing? see docs/gpu.md)" >&2; exit 1; }
+  "$PY" -c "import gguf" || { echo "model-assemble.sh: gguf from $wheel does not import (a dependency missing?)" >&2; exit 1; }
 }
 if step import || step check; then need_gguf; fi
 export PYTHONPATH="$ROOT/engine${PYTHONPATH:+:$PYTHONPATH}"

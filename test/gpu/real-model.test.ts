@@ -95,7 +95,7 @@ test("model-parts.sh cuts the GGUF into three carriable parts; model-assemble.sh
   t.after(() => rmSync(scratch, { recursive: true, force: true }));
   const parts = spawnSync("bash", [join(ROOT, "scripts/gpu/model-parts.sh")], {
     encoding: "utf8",
-    env: { ...process.env, KIELO_GPU_PARTS_DIR: scratch, KIELO_GPU_SKIP_WHEELS: "1" },
+    env: { ...process.env, KIELO_GPU_PARTS_DIR: scratch },
   });
   assert.equal(parts.status, 0, parts.stderr);
   const sizes = [1, 2, 3].map((i) => {

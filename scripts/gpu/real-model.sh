@@ -14,7 +14,8 @@
 #   heldout    held-out Finnish loss of base, sft-lora and sft-full on the same compiled tokens (before →
 #              after; checked against the engine's own eval loss)
 #   answers    kielo generate on held-out Finnish prompts, per model: share in Finnish (langdetect),
-#              share that loops, share that copies the prompt (scripts/gpu/answer-stats.ts)
+#              share that loops, share that copies the prompt (scripts/gpu/answer-stats.ts); the
+#              same for the held-out records' own answers (the `human` column)
 #   ifeval     kielo generate on the English IFEval prompts + kielo eval ifeval, per model: strict
 #              prompt- and instruction-level accuracy
 #   merge      kielo merge of the DPO adapter
@@ -191,6 +192,10 @@ generate() {
 
 phase_answers() {
   local m summary=""
+  # The held-out records' own answers, scored the same way: what a good answer looks like here.
+  "$PY" "$ROOT/scripts/gpu/real_model_report.py" human-answers "$WORK/data/fi-prompts.jsonl" "$WORK/answers/human.fi.jsonl" > /dev/null || return 1
+  "$NODE" "$ROOT/scripts/gpu/answer-stats.ts" "$WORK/answers/human.fi.jsonl" --lang fi > "$WORK/results/answers-human.json" || return 1
+  summary+="$("$PY" "$ROOT/scripts/gpu/real_model_report.py" answers-line human "$WORK/results/answers-human.json"); "
   for m in ${ANSWER_MODELS//,/ }; do
     generate "$m" fi "$FI_MAX_NEW" || return 1
     "$NODE" "$ROOT/scripts/gpu/answer-stats.ts" "$WORK/answers/$m.fi.jsonl" --lang fi > "$WORK/results/answers-$m.json" || return 1

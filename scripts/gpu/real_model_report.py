@@ -4,6 +4,7 @@ table, the load check, and the final before → after table from all results so 
     real_model_report.py train-summary EVENTS.jsonl OUT.json
     real_model_report.py heldout RAW.json RESULTS_DIR OUT.json
     real_model_report.py answers-line MODEL ANSWER_STATS.json
+    real_model_report.py human-answers RECORDS.jsonl OUT.jsonl
     real_model_report.py ifeval MODEL IFEVAL_REPORT.json MAX_NEW_TOKENS OUT.json
     real_model_report.py load BASE ADAPTER MERGED DEVICE DTYPE OUT.json
     real_model_report.py table RESULTS_DIR
@@ -18,6 +19,8 @@ import os
 import sys
 
 MODELS = ("base", "sft-lora", "sft-full", "dpo")
+# The held-out records' own (human-written, machine-translated) answers: a reference column.
+HUMAN = "human"
 # The held-out loss computed here and the engine's eval loss must agree this closely (relative):
 # the same tokens and the same definition; only batching and bf16 rounding differ.
 ENGINE_AGREEMENT = 0.02
@@ -99,6 +102,20 @@ def answers_line(model: str, path: str) -> str:
     return f"{model}: {s['in_lang']}/{s['answers']} {s['lang']}, {s['loops']} loop, {s['copies']} copy"
 
 
+def human_answers(records: str, out: str) -> str:
+    """The records' own answers as `kielo generate` output rows, to be scored like a model's."""
+    rows = []
+    with open(records, encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                record = json.loads(line)
+                messages = record["messages"]
+                rows.append({"key": record["id"], "prompt": messages[-2]["content"], "response": messages[-1]["content"], "finish_reason": "stop"})
+    with open(out, "w", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    return f"{len(rows)} human answers"
+
+
 def ifeval(model: str, raw_path: str, max_new: str, out: str) -> str:
     raw = read(raw_path)
     result = {
@@ -176,7 +193,7 @@ def table(results: str) -> str:
     if held:
         docs = held["base"]["documents"]
         rows.append((f"held-out Finnish loss ({docs} docs)", {m: f"{held[m]['loss']:.4f}" for m in MODELS if m in held}))
-    answers = {m: get(f"answers-{m}.json") for m in MODELS}
+    answers = {m: get(f"answers-{m}.json") for m in (*MODELS, HUMAN)}
     if any(answers.values()):
         n = next(a["answers"] for a in answers.values() if a)
         rows.append((f"answers in Finnish ({n} prompts)", {m: percent(a["in_lang_share"]) for m, a in answers.items() if a}))
@@ -194,9 +211,10 @@ def table(results: str) -> str:
     if loaded:
         rows.append(("merged vs adapter max |Δlogit|", {"dpo": f"{loaded['max_abs_logit_diff']:.2e}"}))
     width = max([len(label) for label, _ in rows] + [10])
-    lines = [f"results so far ({results})", f"{'':<{width}}  " + "  ".join(f"{m:>9}" for m in MODELS)]
+    columns = (*MODELS, HUMAN)
+    lines = [f"results so far ({results})", f"{'':<{width}}  " + "  ".join(f"{m:>9}" for m in columns)]
     for label, values in rows:
-        lines.append(f"{label:<{width}}  " + "  ".join(f"{values.get(m, '-'):>9}" for m in MODELS))
+        lines.append(f"{label:<{width}}  " + "  ".join(f"{values.get(m, '-'):>9}" for m in columns))
     if not rows:
         lines.append("(no results yet)")
     return "\n".join(lines)
@@ -208,6 +226,7 @@ def main(argv: list[str]) -> None:
         "train-summary": train_summary,
         "heldout": heldout,
         "answers-line": answers_line,
+        "human-answers": human_answers,
         "ifeval": ifeval,
         "load": load,
         "table": table,

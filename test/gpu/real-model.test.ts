@@ -68,6 +68,9 @@ test("real-model.sh: SFT and DPO steps, held-out loss, answers, IFEval, merge an
     const answers = json<{ answers: number; in_lang_share: number; loop_share: number; copy_share: number }>(join(results, "answers-dpo.json"));
     assert.equal(answers.answers, 2);
     for (const share of [answers.in_lang_share, answers.loop_share, answers.copy_share]) assert.ok(share >= 0 && share <= 1);
+    // The first two held-out records' own answers: Finnish, neither looping nor copying.
+    const human = json<{ answers: number; in_lang: number; loops: number; copies: number }>(join(results, "answers-human.json"));
+    assert.deepEqual([human.answers, human.in_lang, human.loops, human.copies], [2, 2, 0, 0]);
     const ifeval = json<{ prompts: number; instructions: number; max_new_tokens: number }>(join(results, "ifeval-dpo.json"));
     assert.deepEqual([ifeval.prompts, ifeval.max_new_tokens], [2, 8]);
   });
@@ -84,7 +87,8 @@ test("real-model.sh: SFT and DPO steps, held-out loss, answers, IFEval, merge an
     const summary = readFileSync(join(out, "real-model-summary.txt"), "utf8");
     assert.ok(run.stdout.trimEnd().endsWith("real-model: all phases passed"));
     for (const phase of ["sft-lora", "dpo", "heldout", "answers", "ifeval", "merge", "load"]) assert.match(summary, new RegExp(`^${phase}\\s+ok\\s`, "m"));
-    assert.match(summary, /^held-out Finnish loss \(\d+ docs\)\s+\d\.\d{4}\s+\d\.\d{4}\s+-\s+-$/m);
+    assert.match(summary, /^held-out Finnish loss \(\d+ docs\)\s+\d\.\d{4}\s+\d\.\d{4}\s+-\s+-\s+-$/m);
+    assert.match(summary, /^answers in Finnish \(2 prompts\)\s+-\s+-\s+-\s+\d+\.\d\d%\s+100\.00%$/m);
     assert.match(summary, /^DPO held-out reward accuracy/m);
   });
 });

@@ -14,7 +14,7 @@ from torch import nn
 from .distributed import full_model_state
 from .job import Job
 from .modeling import load_model, torch_dtype
-from .outputs import TOKENIZER_FILES, atomic_folder, copy_model_files
+from .outputs import TOKENIZER_FILES, TOKENIZER_FOLDERS, atomic_folder, copy_model_files
 from .precision import Precision, cast_floating, write_config_dtype
 
 
@@ -35,7 +35,7 @@ def save_trained_model(model: nn.Module, job: Job, precision: Precision, *, is_m
             model.save_pretrained(tmp, state_dict=state)
             if precision.master_weights:
                 write_config_dtype(tmp, job.model.dtype)
-        copy_model_files(job.model.path, tmp, TOKENIZER_FILES + ("generation_config.json",), overwrite=False)
+        copy_model_files(job.model.path, tmp, TOKENIZER_FILES + TOKENIZER_FOLDERS + ("generation_config.json",), overwrite=False)
 
 
 def save_merged(model: nn.Module, job: Job, adapter_state: dict[str, Any], out: str) -> None:

@@ -33,9 +33,13 @@ TOKENIZER_FILES = (
 )
 
 
+# transformers 5 keeps named chat templates as additional_chat_templates/<name>.jinja.
+TOKENIZER_FOLDERS = ("additional_chat_templates",)
+
+
 def copy_tokenizer_files(source: str, destination: str, *, overwrite: bool = True) -> list[str]:
-    """Copy the tokenizer and chat-template files of `source` that exist; returns their names."""
-    return copy_model_files(source, destination, TOKENIZER_FILES, overwrite=overwrite)
+    """Copy the tokenizer and chat-template files (and folders) of `source` that exist; returns their names."""
+    return copy_model_files(source, destination, TOKENIZER_FILES + TOKENIZER_FOLDERS, overwrite=overwrite)
 
 
 def copy_model_files(source: str, destination: str, names: Iterable[str], *, overwrite: bool = True) -> list[str]:
@@ -44,9 +48,13 @@ def copy_model_files(source: str, destination: str, names: Iterable[str], *, ove
     for name in names:
         src = os.path.join(source, name)
         dst = os.path.join(destination, name)
-        if os.path.isfile(src) and (overwrite or not os.path.exists(dst)):
-            shutil.copyfile(src, dst)
-            copied.append(name)
+        if overwrite or not os.path.exists(dst):
+            if os.path.isfile(src):
+                shutil.copyfile(src, dst)
+                copied.append(name)
+            elif os.path.isdir(src):
+                shutil.copytree(src, dst, dirs_exist_ok=True)
+                copied.append(name)
     return copied
 
 

@@ -131,3 +131,20 @@ def test_merge_command_line(tiny_model_path, lora_adapter, tmp_path, capsys):
     assert merge.main(["--base", tiny_model_path, "--adapter", adapter_dir, "--out", str(out)]) == 1
     error = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert error["type"] == "error" and error["kind"] == "bad-job"
+
+
+def test_tokenizer_files_and_named_chat_templates_are_copied(tmp_path):
+    from kielo_engine.outputs import copy_tokenizer_files
+
+    source = tmp_path / "src"
+    (source / "additional_chat_templates").mkdir(parents=True)
+    (source / "tokenizer.json").write_text("{}")
+    (source / "chat_template.jinja").write_text("{{ messages }}")
+    (source / "additional_chat_templates" / "tool_use.jinja").write_text("{{ tools }}")
+    (source / "model.safetensors").write_text("not a tokenizer file")
+    out = tmp_path / "out"
+    out.mkdir()
+    copied = copy_tokenizer_files(str(source), str(out))
+    assert sorted(copied) == ["additional_chat_templates", "chat_template.jinja", "tokenizer.json"]
+    assert (out / "additional_chat_templates" / "tool_use.jinja").read_text() == "{{ tools }}"
+    assert not (out / "model.safetensors").exists()

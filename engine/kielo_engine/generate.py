@@ -75,13 +75,20 @@ def generate(
     settings = dict(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, seed=seed,
                     stop_token_ids=stop_token_ids, on_progress=on_progress)
     outputs = None
-    reason = unsupported_reason(model) if backend != "transformers" else "asked for"
+    reason = unsupported_reason(model) if backend != "transformers" else "asked for (--backend transformers)"
     if reason is None:
         try:
             outputs, numbers = fast_generate(model, prompts, max_rows=batch_size, options=fast_options, **settings)
             report.update(backend="fast", fast=numbers.as_dict())
         except Unsupported as err:
             reason = str(err)
+        except torch.OutOfMemoryError:
+            raise
+        except Exception as err:  # noqa: BLE001 — `auto` promises an answer: say why, then use transformers
+            if backend == "fast":
+                raise
+            reason = f"the fast backend failed ({type(err).__name__}: {str(err)[:300]})"
+            sys.stderr.write(f"warning: {reason}; generating with transformers instead\n")
     if outputs is None:
         if backend == "fast":
             raise EngineError("bad-job", f"the fast generation backend cannot run this model: {reason}",

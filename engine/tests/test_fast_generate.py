@@ -248,3 +248,37 @@ def test_smollm2_greedy_equals_transformers():
         for i, t in enumerate(texts)]
     fast = run(model, requests, "fast", max_new_tokens=16)
     assert tokens(fast) == tokens(run(model, requests, "transformers", max_new_tokens=16, batch_size=4))
+
+
+def test_a_step_with_every_row_done_changes_nothing_the_next_step_would_not(model, requests):
+    """What CUDA-graph capture relies on (graphs.py): its warm-up run, with all rows marked done,
+    leaves the rows' state alone and writes only the K/V the next real step writes anyway."""
+    from kielo_engine.decode.engine import Loop
+    from kielo_engine.decode.weights import extract_weights
+
+    prompts = [r["prompt_ids"] for r in requests[:6]]
+    with torch.no_grad():
+        loop = Loop(extract_weights(model), prompts, max_new_tokens=12, temperature=0.7, top_p=0.9, seed=1,
+                    stop_token_ids=[], max_rows=None, options=FastOptions())
+        loop.admit()
+        loop.decode_some()
+        state, decoder, step = loop.state, loop.decoder, loop.runner.step
+        batch, width = 6, loop.length
+        before = [t.clone() for t in state.tensors()]
+        caches = decoder.k_cache.clone(), decoder.v_cache.clone()
+        done = state.done[:batch].clone()
+        state.done[:batch] = True
+        step(batch, width)
+        state.done[:batch] = done
+        after = [t.clone() for t in state.tensors()]
+        assert all(torch.equal(a, b) for a, b in zip(before, after)), "no row moved on"
+        rows, positions = torch.arange(batch), state.positions[:batch].clone()
+        written = decoder.k_cache[:, rows, :, positions].clone(), decoder.v_cache[:, rows, :, positions].clone()
+        for cache, old in zip((decoder.k_cache, decoder.v_cache), caches):
+            changed = (cache != old).any(dim=-1).any(dim=2)  # [layers, slots, positions]
+            where = changed.nonzero().tolist()
+            assert {(s, p) for _, s, p in where} <= {(s, int(positions[s])) for s in range(batch)}
+        step(batch, width)  # the real step: the same K and V at those positions, and every row advances
+        assert torch.equal(decoder.k_cache[:, rows, :, positions], written[0])
+        assert torch.equal(decoder.v_cache[:, rows, :, positions], written[1])
+        assert torch.equal(state.generated[:batch], before[2][:batch] + 1)

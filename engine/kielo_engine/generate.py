@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +28,7 @@ from torch import nn
 from .decode import FastOptions, Unsupported, fast_generate, unsupported_reason
 from .errors import EngineError
 from .hf_generate import transformers_generate
+from .outputs import atomic_write_jsonl
 
 BACKENDS = ("auto", "fast", "transformers")
 TRANSFORMERS_BATCH_SIZE = 16  # the transformers backend's default batch
@@ -72,8 +71,8 @@ def generate(
         raise EngineError("bad-job", f"unknown generation backend {backend!r}", f"use one of {', '.join(BACKENDS)}")
     report = report if report is not None else {}
     prompts = [list(r["prompt_ids"]) for r in requests]
-    settings = dict(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, seed=seed,
-                    stop_token_ids=stop_token_ids, on_progress=on_progress)
+    settings = {"max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p, "seed": seed,
+                "stop_token_ids": stop_token_ids, "on_progress": on_progress}
     outputs = None
     reason = unsupported_reason(model) if backend != "transformers" else "asked for (--backend transformers)"
     if reason is None:
@@ -84,7 +83,7 @@ def generate(
             reason = str(err)
         except torch.OutOfMemoryError:
             raise
-        except Exception as err:  # noqa: BLE001 — `auto` promises an answer: say why, then use transformers
+        except Exception as err:  # `auto` promises answers: say why, then use transformers
             if backend == "fast":
                 raise
             reason = f"the fast backend failed ({type(err).__name__}: {str(err)[:300]})"
@@ -126,23 +125,6 @@ def read_requests(path: str) -> list[dict]:
                 )
             requests.append({"key": row["key"], "prompt_ids": ids})
     return requests
-
-
-def write_results_atomically(path: str, results: list[dict]) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".jsonl", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            for result in results:
-                handle.write(json.dumps(result, ensure_ascii=False) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def default_stop_tokens(model: nn.Module) -> list[int]:
@@ -232,7 +214,7 @@ def main(argv: list[str]) -> int:
                                      log=lambda message: sys.stderr.write(f"warning: {message}\n")),
             report=report,
         )
-        write_results_atomically(args.output, results)
+        atomic_write_jsonl(args.output, results)
         generated = sum(len(r["output_ids"]) for r in results)
         seconds = time.time() - started
         emit({"type": "done", "output": args.output, "requests": len(results), "generated_tokens": generated,

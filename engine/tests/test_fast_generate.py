@@ -8,6 +8,7 @@ architectures fall back to transformers. The Triton kernel runs in Triton's inte
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -45,7 +46,7 @@ def requests(tiny_model_path):
 
 
 def run(model, requests, backend, **overrides):
-    settings = dict(max_new_tokens=24, temperature=0.0, top_p=1.0, seed=0, stop_token_ids=[2])
+    settings = {"max_new_tokens": 24, "temperature": 0.0, "top_p": 1.0, "seed": 0, "stop_token_ids": [2]}
     settings.update(overrides)
     report: dict = {}
     results = gen.generate(model, requests, backend=backend, report=report, **settings)
@@ -122,7 +123,7 @@ def test_batch_sizes_cover_every_live_count():
     assert batch_sizes(1) == [1]
     assert batch_sizes(13) == [1, 2, 3, 4, 6, 8, 12, 13]
     sizes = batch_sizes(541)
-    assert sizes[-1] == 541 and all(b / a <= 2 for a, b in zip(sizes, sizes[1:]))
+    assert sizes[-1] == 541 and all(b / a <= 2 for a, b in itertools.pairwise(sizes))
 
 
 def test_a_merged_adapter_gives_peft_tokens(tiny_model_path, requests):
@@ -146,9 +147,9 @@ def test_a_merged_adapter_gives_peft_tokens(tiny_model_path, requests):
 
 
 def tiny_config(model_type: str) -> transformers.PretrainedConfig:
-    shapes = dict(vocab_size=512, hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
-                  num_key_value_heads=2, head_dim=16, max_position_embeddings=512, initializer_range=0.2,
-                  tie_word_embeddings=False)
+    shapes = {"vocab_size": 512, "hidden_size": 64, "intermediate_size": 96, "num_hidden_layers": 2,
+              "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "max_position_embeddings": 512,
+              "initializer_range": 0.2, "tie_word_embeddings": False}
     extra = {"qwen2": {}, "qwen3": {"attention_bias": True}, "mistral": {"sliding_window": 4096},
              "llama": {"attention_bias": True, "mlp_bias": True, "rope_parameters": {
                  "rope_type": "llama3", "rope_theta": 10000.0, "factor": 8.0, "low_freq_factor": 1.0,
@@ -215,7 +216,7 @@ for attention in ("triton", "torch"):
 print(json.dumps({{"errors": errors, **out}}))
 """
     env = dict(os.environ, TRITON_INTERPRET="1", OMP_NUM_THREADS="1", PYTHONPATH=str(REPO / "engine"))
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     found = json.loads(result.stdout.strip().splitlines()[-1])
     assert found["errors"][0] < 1e-5 and found["errors"][1] < 3e-2

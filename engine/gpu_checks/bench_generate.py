@@ -336,17 +336,47 @@ def fp32_identity(bench: Bench, model, prompts, stops, check: int, hf_batch: int
     for i, prompt in enumerate(prompts):
         if fast[i] != reference[i]:
             at = first_divergence(fast[i], reference[i])
-            mismatches.append({"prompt": i, "prompt_tokens": len(prompt), "first_difference": at,
-                               "fast": fast[i], "transformers": reference[i]})
+            row = {"prompt": i, "prompt_tokens": len(prompt), "first_difference": at,
+                   "fast": fast[i], "transformers": reference[i]}
+            if len(mismatches) < DIAGNOSED:
+                row.update(diagnose(model, prompt, fast[i], reference[i], at, stops, check))
+            mismatches.append(row)
+            bench.say(f"  prompt {i}: differs at token {at}: {json.dumps({k: v for k, v in row.items() if k in DIAGNOSIS})}")
     with open(os.path.join(bench.out, "bench_generate-mismatches.jsonl"), "w", encoding="utf-8") as handle:
         handle.writelines(json.dumps(row) + "\n" for row in mismatches)
     identical = len(prompts) - len(mismatches)
-    bench.numbers["phases"]["fp32-identity"] = {"status": "ok" if not mismatches else "FAIL", "identical": identical,
-                                                "of": len(prompts), "tokens": check}
+    diagnosed = [m for m in mismatches if "top2_gap" in m]
+    bench.numbers["phases"]["fp32-identity"] = {
+        "status": "ok" if not mismatches else "FAIL", "identical": identical, "of": len(prompts), "tokens": check,
+        "largest_top2_gap_at_a_difference": max((m["top2_gap"] for m in diagnosed), default=None),
+        "transformers_alone_agrees_with_fast": sum(m["transformers_alone"] == "fast" for m in diagnosed),
+    }
     if mismatches:
         bench.failed.append("fp32-identity")
     bench.say(f"fp32: first {check} tokens identical on {identical}/{len(prompts)} prompts")
     return reference
+
+
+DIAGNOSED = 20  # differing prompts examined further (each costs a generate call and a forward)
+DIAGNOSIS = ("top2_gap", "transformers_alone")
+
+
+def diagnose(model, prompt: list[int], fast: list[int], batched: list[int], at: int | None, stops: list[int],
+             check: int) -> dict:
+    """Is a difference a near tie? The fp32 top-2 logit gap where the outputs part (transformers'
+    forward on the common prefix), and which side transformers agrees with when it runs the
+    prompt alone (batch of one, no padding)."""
+    if at is None:
+        return {}
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        ids = torch.tensor([prompt + fast[:at]], device=device)
+        top2 = model(ids).logits[0, -1].float().topk(2).values
+    alone = transformers_generate(model, [prompt], max_new_tokens=check, temperature=0.0, top_p=1.0, seed=0,
+                                  batch_size=1, stop_token_ids=stops)[0]
+    alone = gen.split_output(alone, set(stops))[0]
+    side = "fast" if alone == fast else "batched transformers" if alone == batched else "neither"
+    return {"top2_gap": float(top2[0] - top2[1]), "transformers_alone": side}
 
 
 def finish(bench: Bench, prompts: list) -> int:
@@ -395,8 +425,13 @@ def make_table(bench: Bench) -> list[str]:
         rows.append(("transformers generate s", "FAIL", hf.get("error", "not run")[:100]))
     ident = phases.get("fp32-identity", {})
     if "identical" in ident:
-        rows.append((f"fp32 first {ident['tokens']} tokens identical", f"{ident['identical']}/{ident['of']}",
-                     "PASS" if ident["status"] == "ok" else "FAIL (see bench_generate-mismatches.jsonl)"))
+        verdict = "PASS"
+        if ident["status"] != "ok":
+            gap = ident.get("largest_top2_gap_at_a_difference")
+            verdict = (f"FAIL (bench_generate-mismatches.jsonl; largest top-2 logit gap where they part "
+                       f"{gap:.2g}, transformers alone sides with fast on {ident['transformers_alone_agrees_with_fast']})"
+                       if gap is not None else "FAIL (see bench_generate-mismatches.jsonl)")
+        rows.append((f"fp32 first {ident['tokens']} tokens identical", f"{ident['identical']}/{ident['of']}", verdict))
     else:
         rows.append(("fp32 identity", "FAIL", ident.get("error", "not run")[:100]))
     low, check = bench.numbers["fast_dtype"], bench.numbers["check_tokens"]

@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import torch
+
 SCRIPT = Path(__file__).resolve().parents[1] / "gpu_checks" / "bench_generate.py"
 
 
@@ -46,3 +49,23 @@ def test_random_init_uses_the_committed_smollm2_prompt_ids_and_says_random_init(
     assert "fixtures/ifeval-smollm2-prompt-ids.json.gz" in table
     assert numbers["phases"]["fp32-identity"]["of"] == 2
     assert numbers["phases"]["fast-warm"]["generated_tokens"] <= 2 * 3
+
+
+def test_a_difference_is_diagnosed_as_a_near_tie_or_not(tiny_model_path):
+    """The GPU run explains fp32 differences: the top-2 logit gap where the outputs part, and which
+    side transformers takes when it runs the prompt alone. Here the 'fast' side is altered by hand."""
+    sys.path.insert(0, str(SCRIPT.parent))
+    import bench_generate
+    from kielo_engine.hf_generate import transformers_generate
+    from kielo_engine.modeling import load_model
+
+    model = load_model(tiny_model_path, "fp32")
+    prompt = [1, 415, 293, 264, 1237 % 512, 99]
+    reference = transformers_generate(model, [prompt], max_new_tokens=8, temperature=0.0, top_p=1.0, seed=0,
+                                      batch_size=1, stop_token_ids=[])[0]
+    altered = reference[:3] + [(reference[3] + 1) % 512] + reference[4:]
+    found = bench_generate.diagnose(model, prompt, altered, reference, 3, [], 8)
+    assert found["transformers_alone"] == "batched transformers"
+    with torch.no_grad():
+        top2 = model(torch.tensor([prompt + reference[:3]])).logits[0, -1].topk(2).values
+    assert found["top2_gap"] == pytest.approx(float(top2[0] - top2[1])) and found["top2_gap"] > 0

@@ -283,3 +283,23 @@ def test_a_step_with_every_row_done_changes_nothing_the_next_step_would_not(mode
         assert torch.equal(decoder.k_cache[:, rows, :, positions], written[0])
         assert torch.equal(decoder.v_cache[:, rows, :, positions], written[1])
         assert torch.equal(state.generated[:batch], before[2][:batch] + 1)
+
+
+@pytest.mark.parametrize("dtype", ["bf16", "fp32"])
+def test_the_triton_kernel_compiles_for_hopper(dtype):
+    """Without a GPU: Triton lowers the kernel and its bundled ptxas assembles it for sm_90 (H100/H200)."""
+    import triton
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+
+    from kielo_engine.decode.triton_attention import BLOCK, GROUP_ROWS, _decode_attention_kernel
+
+    pointers = {name: f"*{dtype}" for name in ("Q", "K", "V", "O")}
+    strides = {name: "i32" for name in ("stride_qb", "stride_qh", "stride_kb", "stride_kh", "stride_kt", "stride_ob",
+                                        "stride_oh")}
+    constants = {"GROUPS": 3, "DIM": 64, "DIM_P": 64, "BLOCK_N": BLOCK, "ROWS": GROUP_ROWS, "IEEE": dtype == "fp32",
+                 "INTERPRETED": False}
+    signature = {**pointers, "POSITIONS": "*i64", **strides, "scale": "fp32", **dict.fromkeys(constants, "constexpr")}
+    compiled = triton.compile(ASTSource(fn=_decode_attention_kernel, signature=signature, constexprs=constants),
+                              target=GPUTarget("cuda", 90, 32))
+    assert compiled.asm["cubin"] and "sm_90" in compiled.asm["ptx"]

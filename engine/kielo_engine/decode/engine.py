@@ -37,7 +37,7 @@ from .weights import DecoderWeights, Unsupported, extract_weights
 WIDTH_STEP = {"cuda": 128, "cpu": 32}  # attention width buckets (torch attention): fewer graphs on the GPU
 SYNC_EVERY = {"cuda": 8, "cpu": 4}  # decode steps between looks at which rows are done
 PREFILL_TOKENS = {"cuda": 32768, "cpu": 4096}  # padded prompt tokens per prefill batch
-TRITON_TOLERANCE = {torch.float32: 1e-4, torch.bfloat16: 3e-2, torch.float16: 3e-3}
+TRITON_TOLERANCE = {torch.float32: 1e-4, torch.bfloat16: 3e-2, torch.float16: 1e-2}  # vs fp32, outputs of order 1
 
 
 @dataclass

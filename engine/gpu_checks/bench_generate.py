@@ -24,7 +24,8 @@ Phases, each timed with the GPU synchronised (a phase that fails is reported and
    of prompts whose first 64 tokens equal the fp32 reference's, for the fast path and for
    transformers, and fast vs transformers in bf16 on the prompts phase 4 reached.
 
-Writes to $OUT (or --out): bench_generate.txt (the table), bench_generate.json (every number),
+Writes to $OUT (or --out): bench_generate.txt (the table), bench_generate.json (every number; its
+"summary" object is what bench_speed.py shows in its `generate` row),
 bench_generate.log (everything printed, tracebacks included), bench_generate-mismatches.jsonl
 (where fp32 outputs differ). Prints the table last. Exit code 1 if the fp32 identity fails or a
 phase failed.
@@ -379,7 +380,27 @@ def diagnose(model, prompt: list[int], fast: list[int], batched: list[int], at: 
     return {"top2_gap": float(top2[0] - top2[1]), "transformers_alone": side}
 
 
+def summary_of(bench: Bench) -> dict:
+    """The few numbers bench_speed.py shows in its `generate` row (its tokens/s and peak columns)."""
+    phases = bench.numbers["phases"]
+    warm, hf, ident = phases.get("fast-warm", {}), phases.get("hf-bf16", {}), phases.get("fp32-identity", {})
+    found: dict[str, Any] = {"model": bench.numbers.get("model"), "prompts": bench.numbers.get("prompts")}
+    if warm.get("status") == "ok":
+        found.update(seconds=round(warm["seconds"], 2), tokens_per_s=warm["tokens_per_s"], peak_memory_gib=warm["peak_gib"],
+                     path=f"{warm['attention']} attention, graphs {'on' if warm['graphs'] else 'off'}")
+        if hf.get("status") == "ok":
+            found.update(transformers_seconds=round(hf["seconds_all"], 1), transformers_extrapolated=hf["extrapolated"],
+                         speedup=round(hf["seconds_all"] / warm["seconds"], 1))
+    if "identical" in ident:
+        found["fp32_identical"] = f"{ident['identical']}/{ident['of']}"
+    agreement = bench.numbers.get("agreement", {}).get("fast_bf16_vs_hf_fp32_first")
+    if agreement and agreement["rate"] is not None:
+        found["low_precision_agreement"] = round(agreement["rate"], 4)
+    return found
+
+
 def finish(bench: Bench, prompts: list) -> int:
+    bench.numbers["summary"] = summary_of(bench)
     bench.save()
     table = make_table(bench)
     text = "\n".join(table) + "\n"

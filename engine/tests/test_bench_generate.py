@@ -39,6 +39,9 @@ def test_tiny_rehearsal_runs_every_phase_and_prints_the_table_last(tmp_path):
     assert any(line.startswith("fp32 first 8 tokens identical") and line.split()[-2:] == ["12/12", "PASS"]
                for line in table.splitlines())
     assert (tmp_path / "out" / "bench_generate-mismatches.jsonl").read_text() == ""
+    summary = numbers["summary"]  # what bench_speed.py shows in its generate row
+    assert summary["tokens_per_s"] == warm["tokens_per_s"] and summary["fp32_identical"] == "12/12"
+    assert summary["peak_memory_gib"] is None and summary["low_precision_agreement"] == 1.0
     assert len(list((tmp_path / "out").iterdir())) <= 8
 
 

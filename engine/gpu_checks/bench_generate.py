@@ -264,10 +264,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("model", nargs="?", help=f"model folder (default: {os.path.relpath(SMOLLM2_DIR, REPO)})")
     parser.add_argument("--random-init", action="store_true", help="SmolLM2-135M shapes with random weights")
     parser.add_argument("--cpu", action="store_true", help="run on the CPU, in fp32")
-    parser.add_argument("--tiny", action="store_true", help="the tiny test model, 24 prompts, 48 new tokens")
-    parser.add_argument("--prompts", type=int, help="use the first N prompts (default: all 541; --tiny 24)")
-    parser.add_argument("--max-new-tokens", type=int, help="default 1280 (--tiny 48)")
-    parser.add_argument("--check-tokens", type=int, help="tokens compared in fp32 (default 64; --tiny 16)")
+    parser.add_argument("--tiny", action="store_true", help="the tiny test model, 16 prompts, 32 new tokens")
+    parser.add_argument("--prompts", type=int, help="use the first N prompts (default: all 541; --tiny 16)")
+    parser.add_argument("--max-new-tokens", type=int, help="default 1280 (--tiny 32)")
+    parser.add_argument("--check-tokens", type=int, help="tokens compared in fp32 (default 64; --tiny 12)")
     parser.add_argument("--hf-batch", type=int, help="transformers' batch size (default 96; --tiny 8)")
     parser.add_argument("--hf-limit-s", type=float, default=150.0, help="transformers bf16 timing budget (s)")
     parser.add_argument("--attention", default="auto", choices=["auto", "triton", "torch"])
@@ -280,8 +280,8 @@ def main(argv: list[str]) -> int:
                   "--random-init", file=sys.stderr)
             return 2
         args.model = SMOLLM2_DIR
-    max_new = args.max_new_tokens or (48 if args.tiny else 1280)
-    check = args.check_tokens or (16 if args.tiny else 64)
+    max_new = args.max_new_tokens or (32 if args.tiny else 1280)
+    check = args.check_tokens or (12 if args.tiny else 64)
     hf_batch = args.hf_batch or (8 if args.tiny else 96)
     if args.cpu:
         torch.set_num_threads(max(1, int(os.environ.get("OMP_NUM_THREADS", "1"))))
@@ -297,7 +297,7 @@ def main(argv: list[str]) -> int:
     if loaded is None:
         return finish(bench, [])
     model, description, stops = loaded
-    prompts = load_prompts(args, bench, args.model)[: args.prompts or (24 if args.tiny else None)]
+    prompts = load_prompts(args, bench, args.model)[: args.prompts or (16 if args.tiny else None)]
     lengths = [len(p) for p in prompts]
     header = (f"bench_generate: {description}; {len(prompts)} IFEval prompts ({min(lengths)}-{max(lengths)} tokens), "
               f"<= {max_new} new tokens, greedy, stop {stops}; {name}, torch {torch.__version__}")

@@ -59,6 +59,7 @@ def test_a_difference_is_diagnosed_as_a_near_tie_or_not(tiny_model_path):
     side transformers takes when it runs the prompt alone. Here the 'fast' side is altered by hand."""
     sys.path.insert(0, str(SCRIPT.parent))
     import bench_generate
+
     from kielo_engine.hf_generate import transformers_generate
     from kielo_engine.modeling import load_model
 

@@ -292,7 +292,11 @@ def test_the_triton_kernel_compiles_for_hopper(dtype):
     from triton.backends.compiler import GPUTarget
     from triton.compiler import ASTSource
 
-    from kielo_engine.decode.triton_attention import BLOCK, GROUP_ROWS, _decode_attention_kernel
+    from kielo_engine.decode.triton_attention import (
+        BLOCK,
+        GROUP_ROWS,
+        _decode_attention_kernel,
+    )
 
     pointers = {name: f"*{dtype}" for name in ("Q", "K", "V", "O")}
     strides = {name: "i32" for name in ("stride_qb", "stride_qh", "stride_kb", "stride_kh", "stride_kt", "stride_ob",

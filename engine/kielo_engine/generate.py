@@ -70,6 +70,8 @@ def generate(
     if backend not in BACKENDS:
         raise EngineError("bad-job", f"unknown generation backend {backend!r}", f"use one of {', '.join(BACKENDS)}")
     report = report if report is not None else {}
+    if not requests:
+        return []
     prompts = [list(r["prompt_ids"]) for r in requests]
     settings = {"max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p, "seed": seed,
                 "stop_token_ids": stop_token_ids, "on_progress": on_progress}

@@ -119,6 +119,10 @@ def test_sampling_matches_the_transformers_path_and_depends_on_the_seed(model, r
     assert tokens(run(model, requests, "fast", seed=11, stop_token_ids=[])) != fast  # greedy differs
 
 
+def test_no_requests_no_work(model):
+    assert gen.generate(model, [], max_new_tokens=4, temperature=0, top_p=1, seed=0, stop_token_ids=[]) == []
+
+
 def test_batch_sizes_cover_every_live_count():
     assert batch_sizes(1) == [1]
     assert batch_sizes(13) == [1, 2, 3, 4, 6, 8, 12, 13]

@@ -1,91 +1,37 @@
 """Batched generation from already-tokenised prompts (docs/formats.md §4).
 
-How it works: requests are sorted by prompt length, cut into batches, left-padded (decoder-only
-models continue from the last position, so the padding goes on the left) and decoded with
-transformers' `generate` and a KV cache; results come back in input order.
+Two backends compute the same thing:
 
-Sampling is seeded per request, not per batch: request i draws from its own torch.Generator
-seeded with (seed, i), one uniform number per generated token, and picks the token by inverse CDF
-over the temperature/top-p distribution. So a request's output does not depend on which other
-requests share its batch or on the batch size. The draw happens in `PerRequestSampler`, a logits
-processor that leaves only the drawn token finite; `generate` then runs in greedy mode, so none of
-its own (globally seeded) samplers run. transformers' continuous batching (`generate_batch`)
-exists in 5.x but samples from one global generator, which would break that guarantee.
+- `fast` (decode/): the engine's own decoder for the Llama family (llama, mistral, qwen2, qwen3),
+  computing on the model's weights with every prompt in flight over a static KV cache, rows
+  leaving the batch as they stop, and CUDA graphs for the decode step on the GPU.
+- `transformers` (hf_generate.py): transformers' `generate` in length-sorted, left-padded batches.
+
+`auto` (the default) takes `fast` when the model is one it computes and `transformers`
+otherwise, and says which in the `done` event. Greedy output is the same on both (in fp32, token
+for token); sampling is seeded per request (sampling.py), so a request's output depends neither on
+the batch nor on the backend, up to rounding.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import nn
 
+from .decode import FastOptions, Unsupported, fast_generate, unsupported_reason
 from .errors import EngineError
+from .hf_generate import transformers_generate
+from .outputs import atomic_write_jsonl
 
-SEED_STRIDE = 1_000_003  # a prime: (seed, index) pairs map to distinct generator seeds
-
-
-def request_seed(seed: int, index: int) -> int:
-    return (seed * SEED_STRIDE + index) % (2**63 - 1)
-
-
-def top_p_filter(probs: Tensor, top_p: float) -> Tensor:
-    """Keep the smallest set of most likely tokens whose mass reaches top_p (at least one), renormalised."""
-    if top_p >= 1.0:
-        return probs
-    sorted_probs, order = probs.sort(dim=-1, descending=True)
-    mass_before = sorted_probs.cumsum(dim=-1) - sorted_probs
-    sorted_probs = sorted_probs.masked_fill(mass_before >= top_p, 0.0)
-    filtered = torch.zeros_like(probs).scatter(-1, order, sorted_probs)
-    return filtered / filtered.sum(dim=-1, keepdim=True)
-
-
-def sample_token(logits: Tensor, *, temperature: float, top_p: float, generator: torch.Generator) -> int:
-    """One token from softmax(logits / T) restricted to the top-p set, by inverse CDF of one uniform draw."""
-    probs = top_p_filter(torch.softmax(logits.float() / temperature, dim=-1), top_p)
-    u = torch.rand((), generator=generator, dtype=torch.float64).item()
-    cdf = probs.double().cumsum(dim=-1)
-    index = int(torch.searchsorted(cdf, torch.tensor([u * float(cdf[-1])], dtype=torch.float64)).item())
-    return min(index, probs.numel() - 1)
-
-
-class PerRequestSampler:
-    """A transformers logits processor: row r samples with generators[r] and keeps only that token."""
-
-    def __init__(self, generators: list[torch.Generator], *, temperature: float, top_p: float):
-        self.generators = generators
-        self.temperature = temperature
-        self.top_p = top_p
-
-    def __call__(self, input_ids: Tensor, scores: Tensor) -> Tensor:
-        chosen = [
-            sample_token(row, temperature=self.temperature, top_p=self.top_p, generator=generator)
-            for row, generator in zip(scores, self.generators)
-        ]
-        out = torch.full_like(scores, float("-inf"))
-        out[torch.arange(len(chosen)), torch.tensor(chosen, device=scores.device)] = 0.0
-        return out
-
-
-def model_device(model: nn.Module) -> torch.device:
-    return next(model.parameters()).device
-
-
-def pad_token_for(model: nn.Module, stop_token_ids: list[int]) -> int:
-    config = model.config
-    pad = getattr(config, "pad_token_id", None)
-    if pad is None:
-        pad = getattr(model.generation_config, "pad_token_id", None)
-    if pad is None:
-        pad = stop_token_ids[0] if stop_token_ids else 0
-    return int(pad)
+BACKENDS = ("auto", "fast", "transformers")
+TRANSFORMERS_BATCH_SIZE = 16  # the transformers backend's default batch
 
 
 def split_output(tokens: list[int], stop_token_ids: set[int]) -> tuple[list[int], str]:
@@ -104,62 +50,58 @@ def generate(
     temperature: float,
     top_p: float,
     seed: int,
-    batch_size: int,
+    batch_size: int | None = None,
     stop_token_ids: list[int],
     on_progress: Callable[[int, int], None] | None = None,
+    backend: str = "auto",
+    fast_options: FastOptions | None = None,
+    report: dict | None = None,
 ) -> list[dict]:
-    """Continue each request's `prompt_ids`; returns `{key, output_ids, finish_reason}` in input order."""
-    if max_new_tokens <= 0 or batch_size <= 0:
+    """Continue each request's `prompt_ids`; returns `{key, output_ids, finish_reason}` in input order.
+
+    `batch_size`: rows decoded together at most (transformers: the batch, default 16; fast: the
+    rows in flight, default as many as memory holds). `report`, when given, is filled with the
+    backend used (and why, when `auto` could not use `fast`) and the fast path's numbers.
+    """
+    if max_new_tokens <= 0 or (batch_size is not None and batch_size <= 0):
         raise EngineError("bad-job", "max_new_tokens and batch_size must be positive", None)
     if temperature < 0 or not 0.0 < top_p <= 1.0:
         raise EngineError("bad-job", f"temperature must be ≥ 0 and top_p in (0, 1], got {temperature}, {top_p}", None)
-    device = model_device(model)
-    pad = pad_token_for(model, stop_token_ids)
+    if backend not in BACKENDS:
+        raise EngineError("bad-job", f"unknown generation backend {backend!r}", f"use one of {', '.join(BACKENDS)}")
+    report = report if report is not None else {}
+    if not requests:
+        return []
+    prompts = [list(r["prompt_ids"]) for r in requests]
+    settings = {"max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p, "seed": seed,
+                "stop_token_ids": stop_token_ids, "on_progress": on_progress}
+    outputs = None
+    reason = unsupported_reason(model) if backend != "transformers" else "asked for (--backend transformers)"
+    if reason is None:
+        try:
+            outputs, numbers = fast_generate(model, prompts, max_rows=batch_size, options=fast_options, **settings)
+            report.update(backend="fast", fast=numbers.as_dict())
+        except Unsupported as err:
+            reason = str(err)
+        except torch.OutOfMemoryError:
+            raise
+        except Exception as err:  # `auto` promises answers: say why, then use transformers
+            if backend == "fast":
+                raise
+            reason = f"the fast backend failed ({type(err).__name__}: {str(err)[:300]})"
+            sys.stderr.write(f"warning: {reason}; generating with transformers instead\n")
+    if outputs is None:
+        if backend == "fast":
+            raise EngineError("bad-job", f"the fast generation backend cannot run this model: {reason}",
+                              "use --backend auto or transformers")
+        outputs = transformers_generate(model, prompts, batch_size=batch_size or TRANSFORMERS_BATCH_SIZE, **settings)
+        report.update(backend="transformers", backend_reason=reason)
     stops = set(stop_token_ids)
-    order = sorted(range(len(requests)), key=lambda i: (len(requests[i]["prompt_ids"]), i))
-    results: list[dict | None] = [None] * len(requests)
-    was_training = model.training
-    model.eval()
-    done = 0
-    try:
-        for start in range(0, len(order), batch_size):
-            batch = order[start : start + batch_size]
-            prompts = [list(requests[i]["prompt_ids"]) for i in batch]
-            width = max(len(p) for p in prompts)
-            input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
-            attention_mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for row, prompt in enumerate(prompts):
-                input_ids[row, width - len(prompt) :] = torch.tensor(prompt, dtype=torch.long)
-                attention_mask[row, width - len(prompt) :] = 1
-            processors = []
-            if temperature > 0:
-                generators = [torch.Generator().manual_seed(request_seed(seed, i)) for i in batch]
-                processors.append(PerRequestSampler(generators, temperature=temperature, top_p=top_p))
-            with torch.no_grad():
-                output = model.generate(
-                    input_ids=input_ids.to(device),
-                    attention_mask=attention_mask.to(device),
-                    max_new_tokens=max_new_tokens,
-                    do_sample=False,
-                    num_beams=1,
-                    # Set explicitly so that no model default (generation_config.json) adds processors.
-                    repetition_penalty=1.0,
-                    no_repeat_ngram_size=0,
-                    min_new_tokens=0,
-                    eos_token_id=sorted(stops) if stops else None,
-                    pad_token_id=pad,
-                    logits_processor=processors,
-                )
-            new_tokens = output[:, width:].tolist()
-            for row, index in enumerate(batch):
-                output_ids, reason = split_output(new_tokens[row], stops)
-                results[index] = {"key": requests[index]["key"], "output_ids": output_ids, "finish_reason": reason}
-            done += len(batch)
-            if on_progress is not None:
-                on_progress(done, len(requests))
-    finally:
-        model.train(was_training)
-    return [r for r in results if r is not None]
+    results = []
+    for request, tokens in zip(requests, outputs):
+        output_ids, finish = split_output(tokens, stops)
+        results.append({"key": request["key"], "output_ids": output_ids, "finish_reason": finish})
+    return results
 
 
 def read_requests(path: str) -> list[dict]:
@@ -187,23 +129,6 @@ def read_requests(path: str) -> list[dict]:
     return requests
 
 
-def write_results_atomically(path: str, results: list[dict]) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".jsonl", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            for result in results:
-                handle.write(json.dumps(result, ensure_ascii=False) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def default_stop_tokens(model: nn.Module) -> list[int]:
     eos = getattr(model.generation_config, "eos_token_id", None)
     if eos is None:
@@ -224,7 +149,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy")
     parser.add_argument("--top-p", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help=f"rows decoded together at most (default: {TRANSFORMERS_BATCH_SIZE} on the transformers backend, "
+                        "as many as memory holds on the fast one)")
+    parser.add_argument("--backend", default="auto", choices=BACKENDS,
+                        help="fast: kielo's decoder (Llama family); transformers: transformers' generate; "
+                        "auto: fast when the model is one it computes")
+    parser.add_argument("--attention", default="auto", choices=["auto", "triton", "torch"],
+                        help="fast backend's decode attention (auto: the Triton kernel on CUDA when its self-test passes)")
+    parser.add_argument("--no-cuda-graphs", action="store_true", help="fast backend: run decode steps without CUDA graphs")
     parser.add_argument("--stop-token-ids", help="comma-separated; default: the model's eos_token_id(s)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 … (default: cuda if available)")
     parser.add_argument("--trust-remote-code", action="store_true")
@@ -255,6 +188,9 @@ def main(argv: list[str]) -> int:
         model = load_model(args.model, args.dtype, device=device, trust_remote_code=args.trust_remote_code)
         if args.adapter:
             model = load_adapter(model, args.adapter, trainable=False)
+            if args.backend != "transformers":
+                # W + (α/r)·B·A in memory: the fast decoder computes on plain weights.
+                model = model.merge_and_unload()
         vocab = model.get_input_embeddings().num_embeddings
         for number, request in enumerate(requests, start=1):
             if max(request["prompt_ids"]) >= vocab:
@@ -264,6 +200,7 @@ def main(argv: list[str]) -> int:
                     "were the prompts tokenised with this model's tokenizer?",
                 )
         started = time.time()
+        report: dict[str, Any] = {}
         results = generate(
             model,
             requests,
@@ -274,13 +211,22 @@ def main(argv: list[str]) -> int:
             batch_size=args.batch_size,
             stop_token_ids=stop_ids if stop_ids is not None else default_stop_tokens(model),
             on_progress=lambda done, total: emit({"type": "progress", "done": done, "total": total}),
+            backend=args.backend,
+            fast_options=FastOptions(attention=args.attention, graphs=not args.no_cuda_graphs,
+                                     log=lambda message: sys.stderr.write(f"warning: {message}\n")),
+            report=report,
         )
-        write_results_atomically(args.output, results)
+        atomic_write_jsonl(args.output, results)
         generated = sum(len(r["output_ids"]) for r in results)
         seconds = time.time() - started
         emit({"type": "done", "output": args.output, "requests": len(results), "generated_tokens": generated,
-              "seconds": seconds, "tokens_per_s": generated / seconds if seconds > 0 else None})
+              "seconds": seconds, "tokens_per_s": generated / seconds if seconds > 0 else None, **report})
         return 0
+    except torch.OutOfMemoryError as err:
+        hint = "lower --batch-size (rows decoded together) or --max-new-tokens, or use a smaller dtype"
+        emit({"type": "error", "kind": "oom", "message": f"out of memory while generating: {str(err)[:300]}", "hint": hint})
+        sys.stderr.write(f"error: out of memory while generating ({hint})\n")
+        return 1
     except EngineError as err:
         emit({"type": "error", "kind": err.kind, "message": err.message, "hint": err.hint})
         sys.stderr.write(f"error: {err.message}\n")

@@ -22,8 +22,9 @@ import torch
 import transformers
 
 from .errors import EngineError
-from .generate import emit, write_results_atomically
+from .generate import emit
 from .modeling import check_architecture, check_model_folder, torch_dtype
+from .outputs import atomic_write_jsonl
 
 
 def read_requests(path: str) -> list[dict]:
@@ -120,7 +121,7 @@ def main(argv: list[str]) -> int:
         started = time.time()
         results = score(model, args.task, requests, args.batch_size, args.pad_id,
                         on_progress=lambda done, total: emit({"type": "progress", "done": done, "total": total}))
-        write_results_atomically(args.output, results)
+        atomic_write_jsonl(args.output, results)
         emit({"type": "done", "output": args.output, "requests": len(results), "seconds": time.time() - started})
         return 0
     except EngineError as err:

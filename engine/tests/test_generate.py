@@ -9,6 +9,7 @@ import torch
 from transformers import AutoTokenizer
 
 from kielo_engine import generate as gen
+from kielo_engine import sampling
 from kielo_engine.modeling import load_model
 
 STORY_OPENINGS = [
@@ -87,9 +88,9 @@ def test_seeded_sampling_is_reproducible_and_independent_of_batching(model, requ
 
 def test_top_p_keeps_the_smallest_set_reaching_the_mass():
     probs = torch.tensor([0.05, 0.5, 0.15, 0.3])
-    torch.testing.assert_close(gen.top_p_filter(probs, 0.8), torch.tensor([0.0, 0.625, 0.0, 0.375]))
-    torch.testing.assert_close(gen.top_p_filter(probs, 0.5), torch.tensor([0.0, 1.0, 0.0, 0.0]))
-    torch.testing.assert_close(gen.top_p_filter(probs, 1.0), probs)
+    torch.testing.assert_close(sampling.top_p_filter(probs, 0.8), torch.tensor([0.0, 0.625, 0.0, 0.375]))
+    torch.testing.assert_close(sampling.top_p_filter(probs, 0.5), torch.tensor([0.0, 1.0, 0.0, 0.0]))
+    torch.testing.assert_close(sampling.top_p_filter(probs, 1.0), probs)
 
 
 def test_sample_token_follows_the_softmax_distribution():
@@ -98,14 +99,14 @@ def test_sample_token_follows_the_softmax_distribution():
     draws = 3000
     counts = torch.zeros(3)
     for _ in range(draws):
-        counts[gen.sample_token(logits, temperature=1.0, top_p=1.0, generator=generator)] += 1
+        counts[sampling.sample_token(logits, temperature=1.0, top_p=1.0, generator=generator)] += 1
     expected = torch.tensor([0.1, 0.6, 0.3]) * draws
     chi_square = ((counts - expected) ** 2 / expected).sum().item()
     assert chi_square < 13.8  # p = 0.001 for 2 degrees of freedom
     # Temperature 0.5 squares the odds: [0.1, 0.6, 0.3] → ∝ [0.01, 0.36, 0.09].
     counts = torch.zeros(3)
     for _ in range(draws):
-        counts[gen.sample_token(logits, temperature=0.5, top_p=1.0, generator=generator)] += 1
+        counts[sampling.sample_token(logits, temperature=0.5, top_p=1.0, generator=generator)] += 1
     expected = torch.tensor([0.01, 0.36, 0.09]) / 0.46 * draws
     assert ((counts - expected) ** 2 / expected).sum().item() < 13.8
 

@@ -22,6 +22,16 @@ export interface TokenResult {
   finishReason: "stop" | "length";
 }
 
+export const GENERATE_BACKENDS = ["auto", "fast", "transformers"] as const;
+export type GenerateBackend = (typeof GENERATE_BACKENDS)[number];
+
+export interface GenerateSummary {
+  backend: string;
+  backendReason?: string;
+  tokensPerSecond?: number;
+  seconds?: number;
+}
+
 export interface EngineGenerateOptions {
   python: PythonChoice;
   modelDir: string;
@@ -31,11 +41,16 @@ export interface EngineGenerateOptions {
   temperature: number;
   topP: number;
   seed: number;
-  batchSize: number;
+  /** Rows decoded together at most; default: 16 on the transformers backend, as many as memory holds on the fast one. */
+  batchSize?: number | undefined;
+  /** `fast` (kielo's decoder, Llama family), `transformers` (transformers' generate), `auto` (fast when it can): default auto. */
+  backend?: GenerateBackend | undefined;
   /** Default: the model's eos_token_id(s) from its generation config. */
   stopTokenIds?: readonly number[] | undefined;
   dtype?: "bf16" | "fp16" | "fp32" | undefined;
   device?: string | undefined;
+  /** Told which backend ran (and why not `fast`, when `auto` fell back) and the engine's speed, at the end. */
+  onDone?: (summary: GenerateSummary) => void;
   /** Told (done, total) as the engine reports progress. */
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
@@ -58,8 +73,9 @@ export async function generateTokens(requests: readonly TokenRequest[], options:
       "--temperature", String(options.temperature),
       "--top-p", String(options.topP),
       "--seed", String(options.seed),
-      "--batch-size", String(options.batchSize),
     ];
+    if (options.batchSize !== undefined) args.push("--batch-size", String(options.batchSize));
+    if (options.backend) args.push("--backend", options.backend);
     if (options.adapterDir) args.push("--adapter", resolve(options.adapterDir));
     if (options.stopTokenIds && options.stopTokenIds.length > 0) args.push("--stop-token-ids", options.stopTokenIds.join(","));
     if (options.dtype) args.push("--dtype", options.dtype);
@@ -77,6 +93,15 @@ export async function generateTokens(requests: readonly TokenRequest[], options:
     if (result.error) {
       const hint = hintFor(result.error);
       throw new KieloError(`generation failed: ${result.error.message}`, hint ? { hint } : {});
+    }
+    if (result.done && options.onDone) {
+      const { backend, backend_reason: reason, tokens_per_s: speed, seconds } = result.done;
+      options.onDone({
+        backend: typeof backend === "string" ? backend : "unknown",
+        ...(typeof reason === "string" ? { backendReason: reason } : {}),
+        ...(typeof speed === "number" ? { tokensPerSecond: speed } : {}),
+        ...(typeof seconds === "number" ? { seconds } : {}),
+      });
     }
     if (result.exitCode !== 0) {
       throw new KieloError(`generation failed (exit ${result.signal ?? result.exitCode}):\n${result.stderrTail.slice(-8).join("\n")}`);

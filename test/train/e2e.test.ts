@@ -117,6 +117,18 @@ test("sft → dpo → generate → merge through the CLI, outputs load in transf
     const prompts = readFileSync(join(examples, "prompts-fi.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line) as { key: string; prompt: string });
     assert.deepEqual(rows.map((r) => [r.key, r.prompt]), prompts.map((p) => [p.key, p.prompt]));
     assert.ok(rows.every((r) => typeof r.response === "string"));
+    // The adapter is merged in memory and the engine's own decoder runs; transformers' generate
+    // (the adapter applied by peft) gives the same greedy answers.
+    assert.match(generated.stdout, /fast backend/);
+    const viaTransformers = join(workspace, "answers-transformers.jsonl");
+    const reference = kieloSync([
+      "generate", "--model", model, "--adapter", join(workspace, "runs", "dpo", "model"),
+      "--prompts", join(examples, "prompts-fi.jsonl"), "--out", viaTransformers, "--template", "llama-2",
+      "--max-new-tokens", "16", "--batch-size", "4", "--quiet", "--backend", "transformers",
+    ]);
+    assert.equal(reference.status, 0, reference.stderr);
+    assert.match(reference.stdout, /transformers backend/);
+    assert.equal(readFileSync(viaTransformers, "utf8"), readFileSync(answers, "utf8"));
 
     const merged = join(workspace, "merged");
     const merge = kieloSync(["merge", join(workspace, "runs", "dpo", "model"), "--out", merged, "--dtype", "fp32"]);

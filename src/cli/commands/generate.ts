@@ -7,12 +7,12 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { loadChatTemplate, TEMPLATE_SPEC_HELP } from "../../chat/chat-template.ts";
 import { promptIds } from "../../chat/prompt-ids.ts";
 import { readJsonl } from "../../data/jsonl.ts";
 import { MessageSchema, type Message } from "../../data/records.ts";
-import { generateTokens } from "../../engine/generate.ts";
+import { GENERATE_BACKENDS, generateTokens, type GenerateBackend, type GenerateSummary } from "../../engine/generate.ts";
 import { findPython } from "../../engine/python.ts";
 import { openStore, transaction } from "../../store/db.ts";
 import { finishRun, startRun } from "../../store/runs.ts";
@@ -37,7 +37,8 @@ interface GenerateOptions {
   temperature: string;
   topP: string;
   seed: string;
-  batchSize: string;
+  batchSize?: string;
+  backend: GenerateBackend;
   dtype?: "bf16" | "fp16" | "fp32";
   device?: string;
   python?: string;
@@ -75,7 +76,12 @@ export function registerGenerate(program: Command): void {
     .option("--temperature <t>", "sampling temperature; 0 = greedy", "0")
     .option("--top-p <p>", "nucleus sampling probability mass", "1")
     .option("--seed <n>", "sampling seed (the same seed gives the same answers)", "0")
-    .option("--batch-size <n>", "prompts per batch on the engine", "16")
+    .option("--batch-size <n>", "prompts decoded together at most (default: 16 on the transformers backend; the fast backend keeps as many in flight as memory holds)")
+    .addOption(
+      new Option("--backend <name>", "engine decoder: fast (kielo's own, Llama-family models), transformers (transformers' generate), auto (fast when the model is one it computes)")
+        .choices(GENERATE_BACKENDS)
+        .default("auto"),
+    )
     .option("--dtype <dtype>", "bf16, fp16 or fp32 (default: fp32 on CPU, bf16 on GPU)")
     .option("--device <device>", "cpu, cuda, cuda:1 … (default: cuda when available)")
     .option("--python <path>", "Python interpreter for the engine")
@@ -91,7 +97,7 @@ export function registerGenerate(program: Command): void {
 async function generateCommand(options: GenerateOptions): Promise<void> {
   const numbers = {
     maxNewTokens: number(options.maxNewTokens, "--max-new-tokens", { integer: true, min: 1 }),
-    batchSize: number(options.batchSize, "--batch-size", { integer: true, min: 1 }),
+    batchSize: options.batchSize === undefined ? undefined : number(options.batchSize, "--batch-size", { integer: true, min: 1 }),
     seed: number(options.seed, "--seed", { integer: true, min: 0 }),
     temperature: number(options.temperature, "--temperature", { min: 0 }),
     topP: number(options.topP, "--top-p", { min: 0, max: 1 }),
@@ -113,6 +119,7 @@ async function generateCommand(options: GenerateOptions): Promise<void> {
   }
 
   const progress = new Progress("generate", { unit: "prompts", total: rows.length, quiet: Boolean(options.quiet) });
+  let engine: GenerateSummary | undefined;
   const results = await generateTokens(requests, {
     python: findPython(options.python),
     modelDir: options.model,
@@ -120,6 +127,8 @@ async function generateCommand(options: GenerateOptions): Promise<void> {
     stopTokenIds: stopTokenIds(options.model, tokenizer),
     dtype: options.dtype,
     device: options.device,
+    backend: options.backend,
+    onDone: (summary) => (engine = summary),
     onProgress: (done) => progress.set(done),
     ...numbers,
   });
@@ -144,8 +153,12 @@ async function generateCommand(options: GenerateOptions): Promise<void> {
     for (const a of answers) insert.run(runId, a.key, a.prompt, a.response, JSON.stringify({ finish_reason: a.finish_reason }));
   });
   const truncated = answers.filter((a) => a.finish_reason === "length").length;
-  finishRun(db, runId, "done", { prompts: answers.length, hit_max_new_tokens: truncated });
-  process.stdout.write(`${answers.length} answers → ${resolve(options.out)} (${truncated} stopped at --max-new-tokens)\n`);
+  finishRun(db, runId, "done", { prompts: answers.length, hit_max_new_tokens: truncated, backend: engine?.backend ?? null });
+  const speed = engine?.tokensPerSecond !== undefined ? `, ${Math.round(engine.tokensPerSecond)} tokens/s` : "";
+  const fellBack = engine?.backendReason && options.backend === "auto" ? ` (not fast: ${engine.backendReason})` : "";
+  process.stdout.write(
+    `${answers.length} answers → ${resolve(options.out)} (${truncated} stopped at --max-new-tokens; ${engine?.backend ?? "engine"} backend${fellBack}${speed})\n`,
+  );
   if (options.metrics) {
     const label = options.label ?? options.adapter ?? options.model;
     const scorers = options.scorers ? buildScorers(readScorersConfig(options.scorers), db, { ...(options.python ? { python: options.python } : {}) }) : [];

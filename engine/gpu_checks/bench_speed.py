@@ -366,7 +366,7 @@ def run_plan(b: Bench, plan: list[Run]) -> list[Result]:
             result.status, result.message = "SKIPPED", reason
             print(f"-- {run.name}: skipped ({reason})", flush=True)
             continue
-        job_dir = os.path.join(b.work, f"job-{run.family}-{run.runner.replace('+', '-')}")
+        job_dir = os.path.join(b.work, f"job-{run.family}-{run.runner.replace('+', '-')}" + (f"-{run.variant}" if run.variant else ""))
         shutil.rmtree(job_dir, ignore_errors=True)
         os.makedirs(job_dir)
         timeout = max(60.0, args.budget_s + 60.0 - elapsed)  # the whole command ends by --budget-s + 60 s

@@ -74,7 +74,8 @@ class Run:
     def name(self) -> str:
         if self.family == GENERATE:
             return self.family
-        return f"{self.family}/{self.runner}" + (f" {self.variant}" if self.variant else "")
+        # No space in a name: the table's first column is the row's name, whole.
+        return f"{self.family}/{self.runner}" + (f":{self.variant}" if self.variant else "")
 
     @property
     def per_step(self) -> int:

@@ -73,8 +73,8 @@ test("bench_speed.py --cpu --tiny: kielo and its peers side by side", { timeout:
 
   await t.test("every planned run ran (or says why not), in the planned order", () => {
     assert.deepEqual([...rows.keys()], [
-      "lora-oasst/kielo", "lora-oasst/hf", "qlora-full/kielo", "qlora-full/hf+bnb", "full-1b/kielo", "full-1b/hf",
-      "dpo-oasst/kielo", "dpo-oasst/hf", "generate", "lora-oasst/hf+liger",
+      "lora-oasst/kielo", "lora-oasst/hf", "qlora-full/kielo", "qlora-full/kielo:8GiB", "qlora-full/hf+bnb", "full-1b/kielo", "full-1b/hf",
+      "dpo-oasst/kielo", "dpo-oasst/hf", "dpo-oasst/kielo:precomputed-ref", "generate", "lora-oasst/hf+liger",
     ]);
     const bnb = rows.get("qlora-full/hf+bnb")!;
     if (bnb.status === "SKIPPED") assert.match(bnb.message, /bitsandbytes is not installed: the peers have no QLoRA here/);
@@ -178,6 +178,10 @@ test("bench_speed.py --cpu --tiny: kielo and its peers side by side", { timeout:
     const dpoJob = JSON.parse(readFileSync(join(work, "w", "job-dpo-oasst-kielo", "job.json"), "utf8")) as Record<string, unknown>;
     assert.deepEqual(dpoJob["dpo"], { beta: 0.1, loss: "sigmoid", label_smoothing: 0.1, reference: "adapter-disabled" }, "--kielo-job sets a nested field");
     assert.deepEqual(rows.get("dpo-oasst/kielo")!.job_fields!["dpo.label_smoothing"], 0.1);
+    const precomputed = JSON.parse(readFileSync(join(work, "w", "job-dpo-oasst-kielo-precomputed-ref", "job.json"), "utf8")) as Record<string, unknown>;
+    assert.equal((precomputed["dpo"] as Record<string, unknown>)["reference"], "precomputed", "a variant row is its own job folder");
+    const limited = JSON.parse(readFileSync(join(work, "w", "job-qlora-full-kielo-8GiB", "job.json"), "utf8")) as Record<string, unknown>;
+    assert.equal(limited["memory_limit_gib"], 8);
     const sftJob = JSON.parse(readFileSync(join(work, "w", "job-lora-oasst-kielo", "job.json"), "utf8")) as Record<string, unknown>;
     assert.equal(sftJob["dpo"], null, "a dpo.* field is not set in an SFT job");
     assert.equal((sftJob["model"] as Record<string, unknown>)["attn_implementation"], "auto", "as `kielo train` writes it");

@@ -3,7 +3,9 @@
  * adds itself to the program; this file only assembles them and turns errors into messages.
  */
 import { Command, CommanderError } from "commander";
-import { KieloError } from "../util/errors.ts";
+import { isSystemError, KieloError, systemError } from "../util/errors.ts";
+import { guardPipes } from "./pipes.ts";
+import { checkUnknownOptionsFirst } from "./unknown-options.ts";
 import { registerData } from "./commands/data.ts";
 import { registerDoctor } from "./commands/doctor.ts";
 import { registerTrain } from "./commands/train.ts";
@@ -37,26 +39,32 @@ registerMix(program);
 registerTranslate(program);
 registerClean(program);
 registerTranslateIfeval(program);
+checkUnknownOptionsFirst(program);
 
 // Ctrl-C: exit with the conventional code so that `exit` handlers remove temporary outputs.
 // Commands that must react themselves (e.g. forwarding to the engine) install their own handler.
 process.on("SIGINT", () => process.exit(130));
 process.on("SIGTERM", () => process.exit(143));
 
+const pipes = guardPipes();
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
   process.exitCode = reportError(error);
 }
+pipes.finished();
 
 function reportError(error: unknown): number {
   if (error instanceof CommanderError) {
     // Commander already printed its message (or the help text).
     return error.exitCode;
   }
-  if (error instanceof KieloError) {
-    process.stderr.write(`kielo: ${error.message}\n`);
-    if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);
+  // A file operation the system refused (permissions, a full disk, a folder where a file should be)
+  // is a problem of the user's environment, not a kielo bug.
+  const userError = isSystemError(error) ? systemError(error) : error;
+  if (userError instanceof KieloError) {
+    process.stderr.write(`kielo: ${userError.message}\n`);
+    if (userError.hint) process.stderr.write(`hint: ${userError.hint}\n`);
     return 1;
   }
   process.stderr.write(`kielo: internal error (please report it):\n${(error as Error)?.stack ?? String(error)}\n`);

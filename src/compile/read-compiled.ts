@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { KieloError } from "../util/errors.ts";
 import { ManifestSchema, type Manifest } from "./manifest.ts";
-import { assertLittleEndian } from "./write-compiled.ts";
+import { assertLittleEndian } from "./document-writer.ts";
 
 export interface CompiledRow {
   id: string;

@@ -43,3 +43,65 @@ export class InputError extends KieloError {
     this.location = location;
   }
 }
+
+/** What the operating system's error codes mean, in the words of an error message. */
+const SYSTEM_ERRORS: Record<string, string> = {
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EROFS: "the file system is read-only",
+  ENOSPC: "no space left on the device",
+  EDQUOT: "disk quota exceeded",
+  EISDIR: "it is a folder, not a file",
+  ENOTDIR: "a part of the path is a file, not a folder",
+  ENOENT: "no such file or folder",
+  EEXIST: "it already exists",
+  ENOTEMPTY: "the folder is not empty",
+  EMFILE: "too many open files",
+  ENAMETOOLONG: "the name is too long",
+  EBUSY: "it is busy",
+  EXDEV: "it is on another file system",
+};
+
+export function isSystemError(error: unknown): error is NodeJS.ErrnoException {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return error instanceof Error && typeof code === "string" && Object.hasOwn(SYSTEM_ERRORS, code);
+}
+
+/**
+ * A failed file operation as a user's error: `cannot write out.jsonl: permission denied`. `path`
+ * names the file the user asked for (not a temporary sibling of it); default: the error's own path.
+ */
+export function systemError(error: NodeJS.ErrnoException, options: { action?: string; path?: string } = {}): KieloError {
+  const path = options.path ?? error.path ?? String((error as { dest?: unknown }).dest ?? "");
+  const action = options.action ?? verbOf(error.syscall);
+  const reason = SYSTEM_ERRORS[error.code ?? ""] ?? error.message;
+  const hint =
+    error.code === "EACCES" || error.code === "EPERM" || error.code === "EROFS"
+      ? "Choose a location you may write to (--out), or change the folder's permissions."
+      : error.code === "ENOSPC" || error.code === "EDQUOT"
+        ? "Free some space or write elsewhere."
+        : undefined;
+  return new KieloError(`cannot ${action} ${path}: ${reason}`, { cause: error, ...(hint ? { hint } : {}) });
+}
+
+function verbOf(syscall: string | undefined): string {
+  switch (syscall) {
+    case "open":
+      return "open";
+    case "read":
+    case "scandir":
+    case "stat":
+    case "lstat":
+      return "read";
+    case "mkdir":
+      return "create the folder";
+    case "rename":
+      return "move into place";
+    case "unlink":
+    case "rmdir":
+    case "rm":
+      return "remove";
+    default:
+      return "write";
+  }
+}

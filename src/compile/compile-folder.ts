@@ -21,13 +21,18 @@ import {
   type CompileInputs,
   type Manifest,
 } from "./manifest.ts";
-import { readRecords } from "../data/records-file.ts";
+import { readRecords, type RecordLine } from "../data/records-file.ts";
 
 export interface CompileFolderOptions extends CompileOptions {
   /** Replace an output folder that holds a different compile. */
   force?: boolean;
   /** sha256 of the records file when the caller has already hashed it (saves a pass over the file). */
   sourceSha256?: string;
+  /**
+   * The records, when they are not simply the file `sourcePath` (several files, or a selection of
+   * rows); each names its own file and line. `sourcePath` then only labels the manifest.
+   */
+  records?: () => AsyncIterable<RecordLine>;
 }
 
 export interface CompileFolderResult {
@@ -39,15 +44,22 @@ export interface CompileFolderResult {
 
 /** sha256 and line count of a file, in one streaming pass. */
 export async function hashFile(path: string): Promise<{ sha256: string; lines: number }> {
+  return hashFiles([path]);
+}
+
+/** sha256 and line count of files read one after the other (equal to those of their concatenation). */
+export async function hashFiles(paths: readonly string[]): Promise<{ sha256: string; lines: number }> {
   const hash = createHash("sha256");
   let lines = 0;
-  try {
-    for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
-      hash.update(chunk);
-      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+  for (const path of paths) {
+    try {
+      for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+        hash.update(chunk);
+        for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+      }
+    } catch (error) {
+      throw new KieloError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     }
-  } catch (error) {
-    throw new KieloError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   return { sha256: hash.digest("hex"), lines };
 }
@@ -200,7 +212,8 @@ export async function compileFolder(
   let result: CompileFolderResult | undefined;
   await writeDirAtomic(out, async (dir) => {
     const writer = new DocumentWriter(dir, options.pack !== null);
-    const compiled = await compileRecords(readRecords(sourcePath), sourcePath, tokenizer, options, writer);
+    const records = rawOptions.records?.() ?? readRecords(sourcePath);
+    const compiled = await compileRecords(records, sourcePath, tokenizer, options, writer);
     writer.finish(compiled.packing);
     const manifest = buildManifest(compiled, tokenizer, options, { path: resolve(sourcePath), sha256 });
     if (existing !== undefined && !rawOptions.force) {

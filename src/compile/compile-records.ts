@@ -35,6 +35,8 @@ export interface CompileOptions {
   batchSize?: number;
   /** Called after each batch with the totals so far. */
   onProgress?: (rows: number, tokens: number) => void;
+  /** Name each row's file in rows.jsonl (records from several files). */
+  fileInRows?: boolean;
 }
 
 /** Characters of rendered text per tokenizer batch at most (besides the record count). */
@@ -66,6 +68,8 @@ export interface CompiledRecords {
 interface PreparedConversation {
   kind: "sft";
   line: number;
+  /** Set when records come from several files (rows.jsonl then names the file). */
+  file?: string;
   id: string;
   text: string;
   /** null: policy `all` (every token but the first). */
@@ -75,6 +79,7 @@ interface PreparedConversation {
 interface PreparedPair {
   kind: "preference";
   line: number;
+  file?: string;
   id: string;
   /** null when the rendered prompt is not a prefix of a rendered reply (the pair is dropped). */
   texts: [prompt: string, chosen: string, rejected: string] | null;
@@ -97,6 +102,8 @@ export async function compileRecords(
   const templates = new Map<string, TemplateUse>();
   const templateCache = new Map<string, ChatTemplate>();
   let kind: "sft" | "preference" | null = null;
+  /** The file of the record being prepared (records may come from several files). */
+  let file = sourcePath;
   let rowsIn = 0;
   let rowsOut = 0;
   let truncated = 0;
@@ -119,7 +126,7 @@ export async function compileRecords(
       if (named !== undefined) {
         if (typeof named !== "string" || !Object.hasOwn(BUILTIN_TEMPLATES, named)) {
           throw new InputError(
-            { file: sourcePath, line, field: "meta.template" },
+            { file, line, field: "meta.template" },
             `record ${record.id}: meta.template must name a built-in template (${Object.keys(BUILTIN_TEMPLATES).join(", ")}), got ${JSON.stringify(named)}`,
           );
         }
@@ -131,7 +138,7 @@ export async function compileRecords(
       template = resolveTemplate(spec);
     } catch (error) {
       if (spec === undefined && error instanceof KieloError) {
-        throw new InputError({ file: sourcePath, line }, `record ${record.id}: no chat template: ${error.message}`, {
+        throw new InputError({ file, line }, `record ${record.id}: no chat template: ${error.message}`, {
           hint: error.hint ?? "Pass --template.",
         });
       }
@@ -149,7 +156,7 @@ export async function compileRecords(
     } catch (error) {
       if (error instanceof ChatTemplateError) {
         throw new InputError(
-          { file: sourcePath, line, field },
+          { file, line, field },
           `record ${record.id}: chat template ${error.templateName} failed to render: ${error.jinjaMessage}`,
         );
       }
@@ -161,7 +168,7 @@ export async function compileRecords(
     const template = templateFor(line, record);
     const selection = options.policy === "all" ? "none" : options.policy;
     const rendered = render(line, record, "messages", () => renderConversation(template, record.messages, selection));
-    return { kind: "sft", line, id: record.id, text: rendered.text, spans: options.policy === "all" ? null : rendered.spans };
+    return { kind: "sft", line, ...(options.fileInRows ? { file } : {}), id: record.id, text: rendered.text, spans: options.policy === "all" ? null : rendered.spans };
   };
 
   const preparePair = (line: number, record: PreferencePair): PreparedPair => {
@@ -172,8 +179,10 @@ export async function compileRecords(
       template.render([...record.prompt, { role: "assistant", content: record.rejected }]),
     );
     const prefix = chosen.startsWith(prompt) && rejected.startsWith(prompt);
-    return { kind: "preference", line, id: record.id, texts: prefix ? [prompt, chosen, rejected] : null };
+    return { kind: "preference", line, ...(options.fileInRows ? { file } : {}), id: record.id, texts: prefix ? [prompt, chosen, rejected] : null };
   };
+
+  const fileOf = (item: Prepared): { file?: string } => (item.file === undefined ? {} : { file: item.file });
 
   const finishConversation = (item: PreparedConversation, encoded: TokenizedText): void => {
     const { ids } = encoded;
@@ -183,7 +192,7 @@ export async function compileRecords(
     const fitted = fitDocument(ids, trained, options.maxLength, options.truncation);
     if (fitted === null) return drop(DROP_REASONS.tooLong);
     if (!fitted.trained.includes(1)) return drop(DROP_REASONS.noTrainedTokens);
-    store.add(fitted.ids, fitted.trained, { id: item.id, source: item.line, truncated: fitted.truncated });
+    store.add(fitted.ids, fitted.trained, { id: item.id, source: item.line, ...fileOf(item), truncated: fitted.truncated });
     rowsOut += 1;
     if (fitted.truncated) truncated += 1;
   };
@@ -203,8 +212,8 @@ export async function compileRecords(
     const [chosen, rejected] = docs;
     if (chosen === null || rejected === null || chosen === undefined || rejected === undefined) return drop(DROP_REASONS.tooLong);
     if (!chosen.trained.includes(1) || !rejected.trained.includes(1)) return drop(DROP_REASONS.noTrainedTokens);
-    store.add(chosen.ids, chosen.trained, { id: item.id, source: item.line, part: "chosen", truncated: chosen.truncated });
-    store.add(rejected.ids, rejected.trained, { id: item.id, source: item.line, part: "rejected", truncated: rejected.truncated });
+    store.add(chosen.ids, chosen.trained, { id: item.id, source: item.line, ...fileOf(item), part: "chosen", truncated: chosen.truncated });
+    store.add(rejected.ids, rejected.trained, { id: item.id, source: item.line, ...fileOf(item), part: "rejected", truncated: rejected.truncated });
     rowsOut += 1;
     if (chosen.truncated || rejected.truncated) truncated += 1;
   };
@@ -257,17 +266,19 @@ export async function compileRecords(
     inFlight = started;
   };
 
-  for await (const { line, record } of records) {
+  for await (const entry of records) {
+    const { line, record } = entry;
+    file = entry.file ?? sourcePath;
     rowsIn += 1;
     const recordKind = record.kind === "conversation" ? "sft" : "preference";
     if (kind === null) {
       kind = recordKind;
       if (kind === "preference" && options.pack !== null) {
-        throw new KieloError(`${sourcePath} holds preference pairs, which are never packed`, { hint: "Leave out --pack." });
+        throw new KieloError(`${file} holds preference pairs, which are never packed`, { hint: "Leave out --pack." });
       }
     } else if (kind !== recordKind) {
       throw new InputError(
-        { file: sourcePath, line, field: "kind" },
+        { file, line, field: "kind" },
         `record ${record.id} is a ${record.kind} but earlier records are ${kind === "sft" ? "conversations" : "preference pairs"}; compile the two kinds separately`,
       );
     }

@@ -17,6 +17,8 @@ export interface DocumentInfo {
   id: string;
   /** 1-based line of the record in the source JSONL. */
   source: number;
+  /** The source file, when a compile reads several. */
+  file?: string;
   /** Only for preference data: which reply this document holds. */
   part?: "chosen" | "rejected";
   truncated: boolean;
@@ -124,6 +126,7 @@ export class DocumentWriter {
     this.tokens.append(bytesOf(ids));
     this.trained.append(trained);
     const row: Record<string, unknown> = { id: info.id, source: info.source };
+    if (info.file !== undefined) row["file"] = info.file;
     if (info.part !== undefined) row["part"] = info.part;
     row["tokens"] = ids.length;
     row["trained"] = trainedCount;

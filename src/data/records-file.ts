@@ -9,6 +9,8 @@ import { RecordSchema, type KieloRecord } from "./records.ts";
 export interface RecordLine {
   /** 1-based line number. */
   line: number;
+  /** The file the record was read from (for errors when records come from several files). */
+  file?: string;
   /** The record as validated (zod's output: defaults filled in, unknown keys removed). */
   record: KieloRecord;
   /** The line's JSON value exactly as in the file, for writing it back unchanged. */
@@ -27,7 +29,7 @@ export async function* readRecords(path: string): AsyncGenerator<RecordLine> {
         { hint: "Records are written by `kielo data convert` (docs/formats.md §1)." },
       );
     }
-    yield { line, record: parsed.data as KieloRecord, raw: value as Record<string, unknown> };
+    yield { line, file: path, record: parsed.data as KieloRecord, raw: value as Record<string, unknown> };
   }
 }
 

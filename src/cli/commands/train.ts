@@ -13,12 +13,14 @@ import { finishRun, recordMetric, startRun } from "../../store/runs.ts";
 import { prepareJob } from "../../train/prepare.ts";
 import { loadRecipe } from "../../train/recipe.ts";
 import { KieloError } from "../../util/errors.ts";
+import { collect, numberArg } from "../options.ts";
 import { formatDuration, formatRate, Progress } from "../../util/progress.ts";
 
 interface TrainOptions {
   out?: string;
   prepareOnly?: boolean;
-  gpus: string;
+  gpus: number;
+  set: string[];
   python?: string;
   force?: boolean;
   label?: string;
@@ -40,7 +42,8 @@ export function registerTrain(program: Command): void {
       .argument("<recipe>", "recipe YAML (see recipes/ for presets)")
       .option("--out <dir>", "job folder (default: the recipe's `output`, else runs/<recipe name>)")
       .option("--prepare-only", "write the self-contained job folder and stop; run it with `python -m kielo_engine run <dir>`")
-      .option("--gpus <n>", "GPUs to train on (more than 1 starts the engine under torchrun with FSDP2)", "1")
+      .option("--set <field=value>", "override a recipe field (repeatable), validated like the file: --set training.lr=1e-4 --set data.train=[a.jsonl,b.jsonl]", collect, [])
+      .option("--gpus <n>", "GPUs to train on (more than 1 starts the engine under torchrun with FSDP2)", numberArg("--gpus", { integer: true, min: 1 }), 1)
       .option("--python <path>", "Python interpreter for the engine (default: KIELO_PYTHON, kielo.yaml, .venv, python3)")
       .option("--force", "replace a job folder that holds a different job (its checkpoints are deleted)")
       .option("--label <name>", "label of the run in kielo.db (default: the recipe's label or file name)")
@@ -50,9 +53,8 @@ export function registerTrain(program: Command): void {
 }
 
 async function trainCommand(method: "sft" | "dpo", recipePath: string, options: TrainOptions): Promise<void> {
-  const gpus = Number(options.gpus);
-  if (!Number.isInteger(gpus) || gpus < 1) throw new KieloError(`--gpus must be a positive integer, got ${options.gpus}`);
-  const recipe = await loadRecipe(recipePath);
+  const gpus = options.gpus;
+  const recipe = await loadRecipe(recipePath, options.set);
   if (recipe.method !== method) {
     throw new KieloError(`${recipePath} is a ${recipe.method} recipe; run it with \`kielo train ${recipe.method}\``);
   }
@@ -84,7 +86,7 @@ async function trainCommand(method: "sft" | "dpo", recipePath: string, options: 
   }
 
   const db = openStore();
-  const runId = startRun(db, method, { label: options.label ?? recipe.label ?? name, config: { recipe, job: jobDir } });
+  const runId = startRun(db, method, { label: options.label ?? recipe.label ?? name, config: { recipe, job: jobDir, overrides: options.set } });
   const progress = new Progress(`train ${method}`, { unit: "steps", total: prepared.spec.steps, quiet: Boolean(options.quiet) });
   const recordStep = (event: StepEvent | EngineEvent, prefix: string) => {
     const step = (event as StepEvent).step;

@@ -15,6 +15,7 @@ import { MessageSchema, type Message } from "../../data/records.ts";
 import { GENERATE_BACKENDS, generateTokens, type GenerateBackend, type GenerateSummary } from "../../engine/generate.ts";
 import { findPython } from "../../engine/python.ts";
 import { openStore, transaction } from "../../store/db.ts";
+import { insertGenerations } from "../../store/generations.ts";
 import { finishRun, startRun } from "../../store/runs.ts";
 import { loadTokenizer, type LoadedTokenizer } from "../../tokenize/tokenizer-folder.ts";
 import { writeFileAtomic } from "../../util/atomic.ts";
@@ -148,10 +149,7 @@ async function generateCommand(options: GenerateOptions): Promise<void> {
     label: options.label ?? options.adapter ?? options.model,
     config: { ...options, model: resolve(options.model) },
   });
-  const insert = db.prepare("INSERT OR REPLACE INTO generations (run_id, prompt_key, prompt, response, meta_json) VALUES (?, ?, ?, ?, ?)");
-  transaction(db, () => {
-    for (const a of answers) insert.run(runId, a.key, a.prompt, a.response, JSON.stringify({ finish_reason: a.finish_reason }));
-  });
+  transaction(db, () => insertGenerations(db, runId, answers.map((a) => ({ key: a.key, prompt: a.prompt, response: a.response, meta: { finish_reason: a.finish_reason } }))));
   const truncated = answers.filter((a) => a.finish_reason === "length").length;
   finishRun(db, runId, "done", { prompts: answers.length, hit_max_new_tokens: truncated, backend: engine?.backend ?? null });
   const speed = engine?.tokensPerSecond !== undefined ? `, ${Math.round(engine.tokensPerSecond)} tokens/s` : "";

@@ -6,7 +6,6 @@ import json
 import os
 
 from conftest import read_events, run_engine
-
 from kielo_engine import __version__
 
 

@@ -48,7 +48,7 @@ def argmax_loop(model, prompt_ids, steps):
 
 def test_greedy_equals_a_plain_argmax_loop(model, requests):
     results = run(model, requests, stop_token_ids=[], max_new_tokens=12, batch_size=4)
-    for request, result in zip(requests, results):
+    for request, result in zip(requests, results, strict=True):
         assert result["output_ids"] == argmax_loop(model, request["prompt_ids"], 12), request["key"]
         assert result["finish_reason"] == "length"
 

@@ -2,9 +2,9 @@
  * Token-level generation on the local engine (docs/formats.md §4): TypeScript hands over prompt token
  * ids and gets output token ids back. Templating and (de)tokenising stay on this side.
  */
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { makeTempDir } from "../util/atomic.ts";
 import { KieloError } from "../util/errors.ts";
 import { hintFor } from "./events.ts";
 import type { PythonChoice } from "./python.ts";
@@ -58,7 +58,7 @@ export interface EngineGenerateOptions {
 
 export async function generateTokens(requests: readonly TokenRequest[], options: EngineGenerateOptions): Promise<TokenResult[]> {
   if (requests.length === 0) return [];
-  const dir = await mkdtemp(join(tmpdir(), "kielo-generate-"));
+  const { dir, remove } = await makeTempDir("generate");
   try {
     const input = join(dir, "requests.jsonl");
     const output = join(dir, "results.jsonl");
@@ -86,8 +86,7 @@ export async function generateTokens(requests: readonly TokenRequest[], options:
       passStderr: false,
       ...(options.signal ? { signal: options.signal } : {}),
       onEvent: (event) => {
-        const { done, total } = event as { done?: unknown; total?: unknown };
-        if (event.type === "progress" && typeof done === "number" && typeof total === "number") options.onProgress?.(done, total);
+        if (event.type === "progress") options.onProgress?.(event.done, event.total);
       },
     });
     if (result.error) {
@@ -119,6 +118,6 @@ export async function generateTokens(requests: readonly TokenRequest[], options:
       return { key: request.key, outputIds: row.output_ids, finishReason: row.finish_reason === "length" ? "length" : "stop" };
     });
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await remove();
   }
 }

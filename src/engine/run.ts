@@ -9,7 +9,7 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { engineEnv, pythonNotFound, type PythonChoice } from "./python.ts";
-import { parseEvent, type DoneEvent, type EngineEvent, type ErrorEvent } from "./events.ts";
+import { parseLine, type DoneEvent, type EngineEvent, type ErrorEvent } from "./events.ts";
 
 export interface EngineRunOptions {
   python: PythonChoice;
@@ -80,13 +80,17 @@ export async function runEngine(options: EngineRunOptions): Promise<EngineRunRes
 
   const stdout = createInterface({ input: child.stdout });
   stdout.on("line", (line) => {
-    const event = parseEvent(line);
-    if (!event) {
+    const parsed = parseLine(line);
+    if (parsed.kind === "invalid") {
+      process.stderr.write(`kielo: the engine sent a "${parsed.type}" event this kielo does not understand (${parsed.problem}); is the engine from another kielo version?\n`);
+    }
+    if (parsed.kind !== "event") {
       options.onOutput?.(line);
       return;
     }
-    if (event.type === "error") result.error = event as ErrorEvent;
-    if (event.type === "done") result.done = event as DoneEvent;
+    const event = parsed.event;
+    if (event.type === "error") result.error = event;
+    if (event.type === "done") result.done = event;
     options.onEvent?.(event);
   });
   const stderr = createInterface({ input: child.stderr });

@@ -11,8 +11,8 @@
  * KieloErrors naming the output the user asked for, not its temporary name.
  */
 import { existsSync, readdirSync, rmSync, statSync, } from "node:fs";
-import { mkdir, open, rename, rm, writeFile } from "node:fs/promises";
-import { hostname } from "node:os";
+import { mkdir, mkdtemp, open, rename, rm, writeFile } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { finished } from "node:stream/promises";
 import { isSystemError, KieloError, systemError } from "./errors.ts";
@@ -233,4 +233,36 @@ export async function writeDirAtomic(target: string, build: (dir: string) => Pro
     pending.delete(tmp);
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * A private working folder in the system's temporary folder, `kielo-<what>-<host>-<pid>-XXXXXX`,
+ * removed on exit (also after Ctrl-C); call `remove` when done. Folders of earlier runs on this
+ * host whose process no longer exists (killed outright) are removed first.
+ */
+export async function makeTempDir(what: string): Promise<{ dir: string; remove: () => Promise<void> }> {
+  const root = tmpdir();
+  const pattern = new RegExp(`^kielo-${escapeRegExp(what)}-(.+)-(\\d+)-[A-Za-z0-9]{6}$`);
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(root);
+  } catch {
+    // no temporary folder to sweep
+  }
+  for (const entry of entries) {
+    const match = pattern.exec(entry);
+    if (match === null || match[1] !== HOST) continue;
+    const pid = Number(match[2]);
+    if (pid !== process.pid && !isAlive(pid)) rmSync(join(root, entry), { recursive: true, force: true });
+  }
+  const dir = await mkdtemp(join(root, `kielo-${what}-${HOST}-${process.pid}-`));
+  installCleanup();
+  pending.add(dir);
+  return {
+    dir,
+    async remove() {
+      pending.delete(dir);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { basename, extname, resolve } from "node:path";
 import type { Command } from "commander";
-import { hintFor, type DoneEvent, type EngineEvent, type ErrorEvent, type StepEvent } from "../../engine/events.ts";
+import { hintFor, type DoneEvent, type EvalEvent, type StepEvent } from "../../engine/events.ts";
 import { ENGINE_DIR, findPython } from "../../engine/python.ts";
 import { runEngine } from "../../engine/run.ts";
 import { openStore } from "../../store/db.ts";
@@ -88,10 +88,9 @@ async function trainCommand(method: "sft" | "dpo", recipePath: string, options: 
   const db = openStore();
   const runId = startRun(db, method, { label: options.label ?? recipe.label ?? name, config: { recipe, job: jobDir, overrides: options.set } });
   const progress = new Progress(`train ${method}`, { unit: "steps", total: prepared.spec.steps, quiet: Boolean(options.quiet) });
-  const recordStep = (event: StepEvent | EngineEvent, prefix: string) => {
-    const step = (event as StepEvent).step;
+  const recordStep = (event: StepEvent | EvalEvent, prefix: string) => {
     for (const [key, value] of Object.entries(event)) {
-      if (typeof value === "number" && key !== "step" && key !== "time") recordMetric(db, runId, `${prefix}${key}`, value, step);
+      if (typeof value === "number" && key !== "step" && key !== "time") recordMetric(db, runId, `${prefix}${key}`, value, event.step);
     }
   };
   const result = await runEngine({
@@ -100,16 +99,14 @@ async function trainCommand(method: "sft" | "dpo", recipePath: string, options: 
     gpus,
     onEvent: (event) => {
       if (event.type === "step") {
-        const step = event as StepEvent;
-        recordStep(step, "");
-        const rate = typeof step.tokens_per_s === "number" ? `, ${formatRate(step.tokens_per_s)} tok/s` : "";
-        const lr = typeof step.lr === "number" ? `, lr ${step.lr.toExponential(2)}` : "";
-        progress.set(step.step, `loss ${step.loss.toFixed(4)}${lr}${rate}`);
+        recordStep(event, "");
+        const rate = event.tokens_per_s !== null ? `, ${formatRate(event.tokens_per_s)} tok/s` : "";
+        const lr = event.lr !== null ? `, lr ${event.lr.toExponential(2)}` : "";
+        progress.set(event.step, `loss ${event.loss === null ? "NaN" : event.loss.toFixed(4)}${lr}${rate}`);
       } else if (event.type === "eval") {
         recordStep(event, "eval/");
       } else if (event.type === "start") {
-        const resumed = (event as { resumed_from_step?: number | null }).resumed_from_step;
-        if (resumed) progress.set(resumed);
+        if (event.resumed_from_step > 0) progress.set(event.resumed_from_step);
       }
     },
   });
@@ -121,7 +118,7 @@ async function trainCommand(method: "sft" | "dpo", recipePath: string, options: 
     process.stdout.write(`${summary}\n`);
     return;
   }
-  const error: ErrorEvent | undefined = result.error;
+  const error = result.error;
   finishRun(db, runId, result.interrupted || error?.kind === "interrupted" ? "interrupted" : "failed", error ?? null);
   if (error) throw new KieloError(`training stopped: ${error.message}`, hintOption(hintFor(error)));
   const tail = result.stderrTail.slice(-5).join("\n");
@@ -137,8 +134,8 @@ function hintOption(hint: string | undefined): { hint?: string } {
 
 function summarise(done: DoneEvent): string {
   const parts = [`done: ${done.step ?? "?"} steps`];
-  if (typeof done["loss"] === "number") parts.push(`final loss ${(done["loss"] as number).toFixed(4)}`);
-  if (typeof done["eval_loss"] === "number") parts.push(`eval loss ${(done["eval_loss"] as number).toFixed(4)}`);
+  if (typeof done.loss === "number") parts.push(`final loss ${done.loss.toFixed(4)}`);
+  if (typeof done.eval_loss === "number") parts.push(`eval loss ${done.eval_loss.toFixed(4)}`);
   if (typeof done.tokens_per_s === "number") parts.push(`${formatRate(done.tokens_per_s)} real tokens/s`);
   if (typeof done.peak_memory_bytes === "number") parts.push(`peak memory ${(done.peak_memory_bytes / 2 ** 30).toFixed(2)} GiB`);
   if (typeof done.seconds === "number") parts.push(formatDuration(done.seconds));

@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { isSystemError, KieloError, systemError } from "../util/errors.ts";
+import { kieloVersion } from "../util/version.ts";
 import { guardPipes } from "./pipes.ts";
 import { checkUnknownOptionsFirst } from "./unknown-options.ts";
 import { registerData } from "./commands/data.ts";
@@ -23,7 +24,7 @@ const program = new Command("kielo")
     "Post-train LLMs for languages with little data: convert, compile and mix data, translate and clean it, " +
       "fine-tune (SFT, LoRA, QLoRA, DPO), evaluate (IFEval, response language) and compare runs.",
   )
-  .version(await packageVersion(), "-V, --version")
+  .version(kieloVersion(), "-V, --version")
   .showHelpAfterError("(run with --help for usage)")
   .exitOverride();
 
@@ -71,10 +72,3 @@ function reportError(error: unknown): number {
   return 2;
 }
 
-async function packageVersion(): Promise<string> {
-  const { readFile } = await import("node:fs/promises");
-  const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as {
-    version: string;
-  };
-  return pkg.version;
-}

@@ -9,6 +9,7 @@ import type { LoadedTokenizer } from "../tokenize/tokenizer-folder.ts";
 import { loadChatTemplate } from "../chat/chat-template.ts";
 import { writeDirAtomic } from "../util/atomic.ts";
 import { KieloError } from "../util/errors.ts";
+import { kieloVersion } from "../util/version.ts";
 import { writeFile } from "node:fs/promises";
 import { compileRecords, DROP_REASONS, type CompiledRecords, type CompileOptions } from "./compile-records.ts";
 import { DocumentWriter } from "./document-writer.ts";
@@ -64,10 +65,6 @@ export async function hashFiles(paths: readonly string[]): Promise<{ sha256: str
   return { sha256: hash.digest("hex"), lines };
 }
 
-function kieloVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
-}
 
 /** The manifest already in `outDir`: undefined if the folder is absent or empty; an error if it holds something else. */
 function existingManifest(outDir: string): Manifest | undefined {

@@ -2,7 +2,6 @@
  * `kielo train sft|dpo <recipe>`: compile the recipe's data into a job folder, run the engine on it
  * with live progress, and record the run's metrics in kielo.db.
  */
-import { readFileSync } from "node:fs";
 import { basename, extname, resolve } from "node:path";
 import type { Command } from "commander";
 import { hintFor, type DoneEvent, type EvalEvent, type StepEvent } from "../../engine/events.ts";
@@ -13,6 +12,7 @@ import { finishRun, recordMetric, startRun } from "../../store/runs.ts";
 import { prepareJob } from "../../train/prepare.ts";
 import { loadRecipe } from "../../train/recipe.ts";
 import { KieloError } from "../../util/errors.ts";
+import { kieloVersion } from "../../util/version.ts";
 import { collect, numberArg } from "../options.ts";
 import { formatDuration, formatRate, Progress } from "../../util/progress.ts";
 
@@ -143,7 +143,3 @@ function summarise(done: DoneEvent): string {
   return parts.join(", ");
 }
 
-function kieloVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
-}

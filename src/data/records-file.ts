@@ -2,7 +2,7 @@
  * Reading a canonical records JSONL file, each line checked against the record schema, with
  * `file:line (field path)` in every error.
  */
-import { InputError } from "../util/errors.ts";
+import { InputError, KieloError } from "../util/errors.ts";
 import { readJsonl } from "./jsonl.ts";
 import { RecordSchema, type KieloRecord } from "./records.ts";
 
@@ -33,7 +33,10 @@ export async function* readRecords(path: string): AsyncGenerator<RecordLine> {
   }
 }
 
-/** All records of a file, refusing a repeated id (translation and cleaning join records by id). */
+/**
+ * All records of a file, refusing a repeated id (translation and cleaning join records by id) and
+ * an empty file (a command with nothing to work on is a mistake, not a success).
+ */
 export async function readRecordList(path: string): Promise<RecordLine[]> {
   const out: RecordLine[] = [];
   const seen = new Map<string, number>();
@@ -48,5 +51,6 @@ export async function readRecordList(path: string): Promise<RecordLine[]> {
     seen.set(entry.record.id, entry.line);
     out.push(entry);
   }
+  if (out.length === 0) throw new KieloError(`${path} holds no records`, { hint: "Check that it is the file you meant (records are written by `kielo data convert`)." });
   return out;
 }

@@ -103,8 +103,12 @@ async function generateCommand(options: GenerateOptions): Promise<void> {
     temperature: number(options.temperature, "--temperature", { min: 0 }),
     topP: number(options.topP, "--top-p", { min: 0, max: 1 }),
   };
-  const tokenizerDir = options.adapter && existsSync(join(options.adapter, "tokenizer.json")) ? options.adapter : options.model;
-  const tokenizer = loadTokenizer(tokenizerDir);
+  if (!existsSync(options.model)) throw new KieloError(`--model folder ${resolve(options.model)} does not exist`, { hint: "A Hugging Face model folder: config.json, *.safetensors, tokenizer.json." });
+  if (options.adapter !== undefined && !existsSync(join(options.adapter, "adapter_config.json"))) {
+    throw new KieloError(`--adapter ${resolve(options.adapter)} is not an adapter folder (no adapter_config.json)`, { hint: "Point it at the model/ folder of a LoRA or QLoRA run." });
+  }
+  const useAdapterTokenizer = options.adapter !== undefined && existsSync(join(options.adapter, "tokenizer.json"));
+  const tokenizer = loadTokenizer(useAdapterTokenizer ? options.adapter! : options.model, useAdapterTokenizer ? "--adapter folder" : "--model folder");
   const rows = await readPrompts(options.prompts, options.system);
   if (rows.length === 0) throw new KieloError(`${options.prompts} holds no prompts`);
 

@@ -126,8 +126,8 @@ export function jsonPathAt(text: string, index: number): JsonPosition | undefine
   return undefined;
 }
 
-function hexBytes(bytes: Uint8Array, at: number): string {
-  return Array.from(bytes.subarray(at, Math.min(at + 4, bytes.length)), (b) => `0x${b.toString(16).padStart(2, "0")}`).join(" ");
+function hexByte(bytes: Uint8Array, at: number): string {
+  return `0x${bytes[at]!.toString(16).padStart(2, "0")}`;
 }
 
 const HINT = "Save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`), or fix the damaged text.";
@@ -140,16 +140,20 @@ export function invalidUtf8InJson(file: string, row: number, bytes: Uint8Array):
   const at = firstInvalidUtf8(bytes);
   const charIndex = lenient.decode(bytes.subarray(0, at)).length;
   const position = jsonPathAt(lenient.decode(bytes), charIndex);
-  const detail = `invalid UTF-8 (bytes ${hexBytes(bytes, at)} at byte ${at + 1} of the line)`;
+  const detail = `invalid UTF-8 (byte ${hexByte(bytes, at)} at byte ${at + 1} of the line)`;
   if (position === undefined || position.path === "") return new InputError({ file, line: row }, detail, { hint: HINT });
-  const what = position.key ? `${detail} in the key ${JSON.stringify(position.path.split(".").at(-1))}` : detail;
-  return new InputError({ file, line: row, field: position.path }, what, { hint: HINT });
+  if (!position.key) return new InputError({ file, line: row, field: position.path }, detail, { hint: HINT });
+  // A key: the field is the object holding it; the key itself is shown as decoded (bad bytes as �).
+  const parts = position.path.split(".");
+  const key = parts.pop()!;
+  const parent = parts.join(".");
+  return new InputError({ file, line: row, ...(parent === "" ? {} : { field: parent }) }, `${detail} in the key ${JSON.stringify(key)}`, { hint: HINT });
 }
 
 /** The error for a CSV cell or Parquet value that is not valid UTF-8. */
 export function invalidUtf8InValue(file: string, row: number, field: string, bytes: Uint8Array, what = "value"): InputError {
   const at = firstInvalidUtf8(bytes);
-  return new InputError({ file, line: row, field }, `invalid UTF-8 in the ${what} (bytes ${hexBytes(bytes, at)} at byte ${at + 1})`, { hint: HINT });
+  return new InputError({ file, line: row, field }, `invalid UTF-8 in the ${what} (byte ${hexByte(bytes, at)} at byte ${at + 1})`, { hint: HINT });
 }
 
 /** Decode bytes known to be checked, or fail with `onInvalid`. */

@@ -98,12 +98,25 @@ async function prepareFileTarget(target: string): Promise<void> {
   if (existsSync(target) && statSync(target).isDirectory()) {
     throw new KieloError(`${target} is a folder; the output is a file`, { hint: "Give a file name for the output, e.g. out.jsonl." });
   }
+  await makeParent(target);
+  removeStaleTemporaries(target);
+}
+
+/** Create the folder of `target`; a file in the way is named as such. */
+async function makeParent(target: string): Promise<void> {
   try {
     await mkdir(dirname(target), { recursive: true });
   } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EEXIST" || code === "ENOTDIR") {
+      for (let dir = dirname(target); dir !== dirname(dir); dir = dirname(dir)) {
+        if (existsSync(dir) && !statSync(dir).isDirectory()) {
+          throw new KieloError(`cannot write ${target}: ${dir} is a file, not a folder`, { hint: "Choose another output path." });
+        }
+      }
+    }
     throw outputError(error, target);
   }
-  removeStaleTemporaries(target);
 }
 
 /** Write a whole file atomically. */
@@ -212,7 +225,7 @@ export async function writeDirAtomic(target: string, build: (dir: string) => Pro
   pending.add(tmp);
   const old = `${tmp}.old`;
   try {
-    await mkdir(dirname(target), { recursive: true });
+    await makeParent(target);
     removeStaleTemporaries(target);
     await mkdir(tmp, { recursive: true });
     if ((await build(tmp)) === "discard") return;

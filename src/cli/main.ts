@@ -66,7 +66,7 @@ function reportError(error: unknown): number {
   if (userError instanceof KieloError) {
     process.stderr.write(`kielo: ${userError.message}\n`);
     if (userError.hint) process.stderr.write(`hint: ${userError.hint}\n`);
-    return 1;
+    return userError.exitCode;
   }
   process.stderr.write(`kielo: internal error (please report it):\n${(error as Error)?.stack ?? String(error)}\n`);
   return 2;

@@ -12,6 +12,8 @@ import { assertLittleEndian } from "./document-writer.ts";
 export interface CompiledRow {
   id: string;
   source: number;
+  /** The source file, when the compile read several (a recipe's `data.train` list). */
+  file?: string;
   part?: "chosen" | "rejected";
   tokens: number;
   trained: number;

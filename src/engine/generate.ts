@@ -5,7 +5,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { makeTempDir } from "../util/atomic.ts";
-import { KieloError } from "../util/errors.ts";
+import { interrupted, KieloError } from "../util/errors.ts";
 import { hintFor } from "./events.ts";
 import type { PythonChoice } from "./python.ts";
 import { runEngine } from "./run.ts";
@@ -89,6 +89,7 @@ export async function generateTokens(requests: readonly TokenRequest[], options:
         if (event.type === "progress") options.onProgress?.(event.done, event.total);
       },
     });
+    if (result.stoppedBy !== undefined) throw interrupted(result.stoppedBy, "generation", "Run the same command again.");
     if (result.error) {
       const hint = hintFor(result.error);
       throw new KieloError(`generation failed: ${result.error.message}`, hint ? { hint } : {});

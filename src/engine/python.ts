@@ -54,6 +54,9 @@ export function engineEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv
     ...process.env,
     PYTHONPATH: pythonPath,
     PYTHONUNBUFFERED: "1",
+    // Python randomises string hashing per process, and so the order of sets, which peft writes
+    // into adapter_config.json (target_modules): a fixed seed keeps outputs the same run to run.
+    PYTHONHASHSEED: process.env["PYTHONHASHSEED"] ?? "0",
     KIELO_PARENT_PID: String(process.pid),
     ...extra,
   };

@@ -9,12 +9,23 @@
  */
 export class KieloError extends Error {
   readonly hint: string | undefined;
+  /** The process's exit status for this error (default 1). */
+  readonly exitCode: number;
 
-  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+  constructor(message: string, options: { hint?: string; cause?: unknown; exitCode?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "KieloError";
     this.hint = options.hint;
+    this.exitCode = options.exitCode ?? 1;
   }
+}
+
+/** Stopped by a signal (Ctrl-C, a scheduler's SIGTERM): exit 130 or 143, as a shell reports it. */
+export function interrupted(signal: "SIGINT" | "SIGTERM", what: string, hint?: string): KieloError {
+  return new KieloError(`${what} stopped by ${signal === "SIGINT" ? "Ctrl-C (SIGINT)" : "SIGTERM"}`, {
+    exitCode: signal === "SIGINT" ? 130 : 143,
+    ...(hint ? { hint } : {}),
+  });
 }
 
 /** A location inside an input file, for error messages: `data.jsonl:12` or `data.csv row 12`. */

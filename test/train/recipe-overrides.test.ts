@@ -61,7 +61,7 @@ test("data.train as a list: both files compiled in order; rows name their file",
   assert.deepEqual(trainFiles(recipe), [join(dir, "a.jsonl"), join(dir, "b.jsonl")]);
   const jobDir = join(dir, "job");
   await prepareJob({ recipe, recipePath: path, jobDir, gpus: 1, force: false, kieloVersion: "test" });
-  const rows = openCompiled(join(jobDir, "data/train")).rows() as unknown as { source: number; file: string }[];
+  const rows = openCompiled(join(jobDir, "data/train")).rows();
   assert.deepEqual(rows.map((r) => [r.file, r.source]), [[join(dir, "a.jsonl"), 1], [join(dir, "a.jsonl"), 2], [join(dir, "a.jsonl"), 3], [join(dir, "b.jsonl"), 1], [join(dir, "b.jsonl"), 2]]);
 });
 

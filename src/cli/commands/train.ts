@@ -11,7 +11,7 @@ import { openStore } from "../../store/db.ts";
 import { finishRun, recordMetric, startRun } from "../../store/runs.ts";
 import { prepareJob } from "../../train/prepare.ts";
 import { loadRecipe } from "../../train/recipe.ts";
-import { KieloError } from "../../util/errors.ts";
+import { interrupted, KieloError } from "../../util/errors.ts";
 import { kieloVersion } from "../../util/version.ts";
 import { collect, numberArg } from "../options.ts";
 import { formatDuration, formatRate, Progress } from "../../util/progress.ts";
@@ -120,6 +120,9 @@ async function trainCommand(method: "sft" | "dpo", recipePath: string, options: 
   }
   const error = result.error;
   finishRun(db, runId, result.interrupted || error?.kind === "interrupted" ? "interrupted" : "failed", error ?? null);
+  if (result.stoppedBy !== undefined) {
+    throw interrupted(result.stoppedBy, `training (${error?.message ?? "the engine had not started its first step"})`, "Run the same command again to resume from the last checkpoint.");
+  }
   if (error) throw new KieloError(`training stopped: ${error.message}`, hintOption(hintFor(error)));
   const tail = result.stderrTail.slice(-5).join("\n");
   throw new KieloError(

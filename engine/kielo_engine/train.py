@@ -42,8 +42,8 @@ from .distributed import Dist, RankFailures, full_state, init_distributed, load_
 from .dpo import DpoObjective, DpoReference
 from .errors import EngineError
 from .events import EventLog
-from .forward import VARLEN_ATTENTION, base_model, choose_attention, decoder_and_head, register_varlen_attention, token_logps
 from .export import save_trained_model
+from .forward import VARLEN_ATTENTION, base_model, choose_attention, decoder_and_head, register_varlen_attention, token_logps
 from .job import Job, load_job
 from .kernels import apply_fused_kernels
 from .lora import trainable_parameter_count

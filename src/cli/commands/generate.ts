@@ -166,7 +166,7 @@ async function generateCommand(options: GenerateOptions): Promise<void> {
     const scorers = options.scorers ? buildScorers(readScorersConfig(options.scorers), db, { ...(options.python ? { python: options.python } : {}) }) : [];
     const scored = await evaluateTexts(
       answers.map((a) => ({ key: a.key, prompt: a.prompt, answer: a.response })),
-      { readabilityLang: options.readabilityLang, targetLang: options.lang, tokenizer: tokenizerDir, scorers, model: label, sourceRunId: runId, quiet: Boolean(options.quiet) },
+      { readabilityLang: options.readabilityLang, targetLang: options.lang, tokenizer: tokenizer.dir, scorers, model: label, sourceRunId: runId, quiet: Boolean(options.quiet) },
     );
     const stored = storeTextEval(db, scored, label, { generate_run: runId, readability_lang: options.readabilityLang, lang: options.lang ?? null, scorers: options.scorers ?? null });
     process.stdout.write(formatSummary(stored.summary));

@@ -36,6 +36,14 @@ export const StartEventSchema = z.object({
   param_dtype: z.string(),
   /** What forward and backward compute in. */
   compute_dtype: z.string(),
+  /** The attention kernel and why it was chosen (e.g. "sdpa (no GPU)"). */
+  attention: z.string(),
+  /** flat: a micro-batch's rows packed into one row (varlen attention); rows: padded rows. */
+  layout: z.enum(["flat", "rows"]),
+  /** Which layers recompute activations in backward, and why. */
+  gradient_checkpointing: z.string(),
+  /** Fused kernels patched into the model, or why none were. */
+  kernels: z.string(),
   params: count,
   trainable_params: count,
   resumed_from_step: count,
@@ -75,7 +83,28 @@ export const CheckpointEventSchema = z.object({
   path: z.string(),
 });
 
-/** `done` of a training run, a generation and a merge (each sets its own fields). */
+/** What the fast generation backend did (engine/kielo_engine/decode/engine.py, FastReport). */
+const FastGenerationReportSchema = z.object({
+  attention: z.string(),
+  graphs: z.boolean(),
+  graphs_captured: count,
+  capture_seconds: z.number(),
+  prefill_seconds: z.number(),
+  decode_seconds: z.number(),
+  steps: count,
+  /** Rows in flight at once. */
+  slots: count,
+  cache_length: count,
+  notes: z.array(z.string()),
+});
+
+/** A special token the import took from the GGUF header. */
+const SpecialTokenSchema = z.object({ id: count, token: z.string() });
+
+/**
+ * `done` of a training run, a generation, a scoring, a merge and a GGUF import: each sets its own
+ * fields (one event type, so that every command ends the same way for runEngine).
+ */
 export const DoneEventSchema = z.object({
   type: z.literal("done"),
   ...time,
@@ -89,9 +118,31 @@ export const DoneEventSchema = z.object({
   tokens: count.optional(),
   peak_memory_bytes: count.nullable().optional(),
   peak_memory_kind: z.enum(["cuda-max-memory-allocated", "cpu-max-rss"]).nullable().optional(),
-  // generation
+  // generation and scoring
   requests: count.optional(),
   generated_tokens: count.optional(),
+  /** The generation backend that ran. */
+  backend: z.enum(["fast", "transformers"]).optional(),
+  /** Why transformers' generate ran instead of the fast backend. */
+  backend_reason: z.string().optional(),
+  fast: FastGenerationReportSchema.optional(),
+  // GGUF import (the provenance record, also written to kielo-import.json)
+  source: z.string().optional(),
+  sha256: z.string().optional(),
+  bytes: count.optional(),
+  architecture: z.string().optional(),
+  name: z.string().nullable().optional(),
+  /** The written weights' dtype. */
+  dtype: z.enum(["bf16", "fp32"]).optional(),
+  params: count.optional(),
+  special_tokens: z.record(z.string(), SpecialTokenSchema).optional(),
+  stop_token_ids: z.union([count, z.array(count)]).nullable().optional(),
+  gguf_add_bos_token: z.boolean().nullable().optional(),
+  /** Whether the GGUF carried a chat template. */
+  chat_template: z.boolean().optional(),
+  /** Versions of transformers and gguf that made the folder. */
+  transformers: z.string().optional(),
+  gguf: z.string().nullable().optional(),
 });
 
 export const ERROR_KINDS = ["oom", "nan", "model-not-found", "bad-job", "interrupted", "internal", "rank-failed"] as const;
@@ -106,12 +157,13 @@ export const ErrorEventSchema = z.object({
   rank: z.int().min(0).optional(),
 });
 
-/** Generation progress: requests finished so far. */
+/** Progress of a generation or a scoring (requests done of total), or the phase an import is in. */
 export const ProgressEventSchema = z.object({
   type: z.literal("progress"),
   ...time,
-  done: count,
-  total: count,
+  done: count.optional(),
+  total: count.optional(),
+  phase: z.string().optional(),
 });
 
 export const EngineEventSchema = z.discriminatedUnion("type", [
@@ -167,9 +219,17 @@ export function parseEvent(line: string): EngineEvent | undefined {
 
 /** The JSON Schema of the events, as written to engine/kielo_engine/events.schema.json. */
 export function eventsJsonSchema(): unknown {
-  const schema = z.toJSONSchema(EngineEventSchema, { io: "input" }) as { oneOf: { additionalProperties?: boolean }[] };
-  // The contract is closed: an engine field unknown here is a drift to fix, not to ignore.
-  for (const option of schema.oneOf) option.additionalProperties = false;
+  const schema = z.toJSONSchema(EngineEventSchema, { io: "input" });
+  // The contract is closed, nested objects included: an engine field unknown here is a drift to
+  // fix, not to ignore. (A record's values are objects too; its own keys stay open.)
+  const close = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(close);
+    if (typeof node !== "object" || node === null) return;
+    const object = node as Record<string, unknown>;
+    if (object.type === "object" && object.properties !== undefined) object.additionalProperties = false;
+    Object.values(object).forEach(close);
+  };
+  close(schema);
   return schema;
 }
 

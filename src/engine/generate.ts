@@ -86,7 +86,7 @@ export async function generateTokens(requests: readonly TokenRequest[], options:
       passStderr: false,
       ...(options.signal ? { signal: options.signal } : {}),
       onEvent: (event) => {
-        if (event.type === "progress") options.onProgress?.(event.done, event.total);
+        if (event.type === "progress" && event.done !== undefined && event.total !== undefined) options.onProgress?.(event.done, event.total);
       },
     });
     if (result.stoppedBy !== undefined) throw interrupted(result.stoppedBy, "generation", "Run the same command again.");
@@ -97,8 +97,8 @@ export async function generateTokens(requests: readonly TokenRequest[], options:
     if (result.done && options.onDone) {
       const { backend, backend_reason: reason, tokens_per_s: speed, seconds } = result.done;
       options.onDone({
-        backend: typeof backend === "string" ? backend : "unknown",
-        ...(typeof reason === "string" ? { backendReason: reason } : {}),
+        backend: backend ?? "unknown",
+        ...(reason !== undefined ? { backendReason: reason } : {}),
         ...(typeof speed === "number" ? { tokensPerSecond: speed } : {}),
         ...(typeof seconds === "number" ? { seconds } : {}),
       });

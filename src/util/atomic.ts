@@ -10,8 +10,8 @@
  * File-system failures (no permission, a full disk, a folder where a file should be) become
  * KieloErrors naming the output the user asked for, not its temporary name.
  */
-import { existsSync, readdirSync, rmSync, statSync, } from "node:fs";
-import { mkdir, mkdtemp, open, rename, rm, writeFile } from "node:fs/promises";
+import { constants, existsSync, readdirSync, rmSync, statSync } from "node:fs";
+import { access, mkdir, mkdtemp, open, rename, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { finished } from "node:stream/promises";
@@ -211,15 +211,36 @@ export async function openAtomicFile(target: string): Promise<AtomicFileWriter> 
   };
 }
 
+function refuseFileForFolder(target: string): void {
+  if (existsSync(target) && !statSync(target).isDirectory()) {
+    throw new KieloError(`${target} is a file; the output is a folder`, { hint: "Give a folder name for the output, or remove the file." });
+  }
+}
+
+/**
+ * Checks before another process (the engine) builds the folder `target` atomically: `target` is
+ * not a file, its parent folder can be made and written to, and temporaries of dead runs are
+ * removed — so that a bad output path is said in kielo's words before the work, not as the
+ * engine's traceback after it.
+ */
+export async function prepareFolderOutput(target: string): Promise<void> {
+  refuseFileForFolder(target);
+  await makeParent(target);
+  try {
+    await access(dirname(target), constants.W_OK);
+  } catch (error) {
+    throw outputError(error, target);
+  }
+  removeStaleTemporaries(target);
+}
+
 /**
  * Build a folder atomically: `build` fills a temporary folder, which then replaces `target`.
  * An existing `target` is replaced only after the new one is complete. `build` may return
  * "discard" to throw the new folder away and leave `target` as it was.
  */
 export async function writeDirAtomic(target: string, build: (dir: string) => Promise<void | "discard">): Promise<void> {
-  if (existsSync(target) && !statSync(target).isDirectory()) {
-    throw new KieloError(`${target} is a file; the output is a folder`, { hint: "Give a folder name for the output, or remove the file." });
-  }
+  refuseFileForFolder(target);
   const tmp = temporarySibling(target);
   installCleanup();
   pending.add(tmp);

@@ -42,6 +42,18 @@ const lines = (...rows: unknown[]): string => rows.map((r) => (typeof r === "str
 const conversation = (id: string, messages: [string, string][]) => ({ kind: "conversation", id, messages: messages.map(([role, content]) => ({ role, content })), meta: {} });
 const tinyRecipe = (dir: string, extra = "", train = join(examples, "sft-fi.jsonl")): string =>
   write(dir, "recipe.yaml", `method: sft\nmodel: ${tinyModel}\ndtype: fp32\ndata:\n  train: ${train}\n  template: llama-2\n  max_length: 128\nadapter:\n  type: lora\n  r: 4\ntraining:\n  epochs: 1\n  lr: 1.0e-3\n${extra}`);
+/** `dir/ro`, a folder nobody may write to (and `dir` one the unprivileged user may enter). */
+const readOnlyFolder = (dir: string): string => {
+  chmodSync(dir, 0o777);
+  const ro = join(dir, "ro");
+  mkdirSync(ro);
+  chmodSync(ro, 0o555);
+  return ro;
+};
+const readable = (path: string): string => {
+  chmodSync(path, 0o644);
+  return path;
+};
 const asNobody: RunOptions = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
 
 const cases: Case[] = [
@@ -92,12 +104,8 @@ const cases: Case[] = [
   {
     name: "convert: an unwritable output folder (the run is marked failed)",
     setup: (d) => {
-      chmodSync(d, 0o777);
-      const ro = join(d, "ro");
-      mkdirSync(ro);
-      chmodSync(ro, 0o555);
-      const input = write(d, "in.jsonl", `${dolly[0]}\n`);
-      chmodSync(input, 0o644);
+      const ro = readOnlyFolder(d);
+      const input = readable(write(d, "in.jsonl", `${dolly[0]}\n`));
       return { args: ["data", "convert", input, "--format", "dolly", "--out", join(ro, "o.jsonl")], expect: /^kielo: cannot write .*ro\/o\.jsonl: permission denied\nhint: /, outputs: [join(ro, "o.jsonl")], run: { ...asNobody, env: { KIELO_DB: join(d, "kielo.db") } } };
     },
     after: (d) => {
@@ -182,6 +190,26 @@ const cases: Case[] = [
       mkdirSync(join(d, "adapter"));
       write(d, "adapter/adapter_config.json", JSON.stringify({ base_model_name_or_path: tinyModel }));
       return { args: ["merge", join(d, "adapter"), "--dtype", "fp8", "--out", join(d, "m")], expect: /^kielo: --dtype must be bf16, fp16 or fp32, got fp8/, outputs: [join(d, "m")] };
+    },
+  },
+  {
+    name: "merge: an output path through a file (before the engine starts)",
+    setup: (d) => {
+      mkdirSync(join(d, "adapter"));
+      write(d, "adapter/adapter_config.json", JSON.stringify({ base_model_name_or_path: tinyModel }));
+      return { args: ["merge", join(d, "adapter"), "--out", join(write(d, "file", "x"), "m")], expect: /^kielo: cannot write .*file\/m: .*\/file is a file, not a folder/ };
+    },
+  },
+
+  // ---- model import ---------------------------------------------------------------------------
+  // Refused before the engine spends its minute dequantising: any existing file stands in for the GGUF.
+  { name: "model import: an output path through a file", setup: (d) => ({ args: ["model", "import", write(d, "m.gguf", "GGUF"), "--out", join(write(d, "file", "x"), "m")], expect: /^kielo: cannot write .*file\/m: .*\/file is a file, not a folder/ }) },
+  {
+    name: "model import: an unwritable output folder",
+    setup: (d) => {
+      const ro = readOnlyFolder(d);
+      const gguf = readable(write(d, "m.gguf", "GGUF"));
+      return { args: ["model", "import", gguf, "--out", join(ro, "m")], expect: /^kielo: cannot write .*ro\/m: permission denied\nhint: /, outputs: [join(ro, "m")], run: asNobody };
     },
   },
 

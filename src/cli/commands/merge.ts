@@ -5,7 +5,7 @@ import type { Command } from "commander";
 import { hintFor } from "../../engine/events.ts";
 import { findPython } from "../../engine/python.ts";
 import { runEngine } from "../../engine/run.ts";
-import { removeStaleTemporaries } from "../../util/atomic.ts";
+import { prepareFolderOutput } from "../../util/atomic.ts";
 import { interrupted, KieloError } from "../../util/errors.ts";
 
 interface MergeOptions {
@@ -39,8 +39,8 @@ export function registerMerge(program: Command): void {
       if (existsSync(options.out) && readdirNonEmpty(options.out)) {
         throw new KieloError(`${resolve(options.out)} exists and is not empty`, { hint: "Choose another --out." });
       }
-      // A merge killed outright leaves its temporary folder next to --out (named as kielo's are).
-      removeStaleTemporaries(resolve(options.out));
+      // Also removes the temporary folder a merge killed outright left next to --out.
+      await prepareFolderOutput(resolve(options.out));
       const result = await runEngine({
         python: findPython(options.python),
         args: ["merge", "--base", resolve(base), "--adapter", adapterDir, "--out", resolve(options.out), "--dtype", options.dtype],

@@ -6,6 +6,11 @@
 // node_modules/.bin. `npx kielo` and `npm test` put that folder first on PATH, so they already run
 // on the pinned Node. When kielo is started some other way by an older Node, re-run it with the
 // pinned binary if the install has one, otherwise say what to do.
+//
+// So package.json's `engines` states what this launcher needs (Node >= 18), not what kielo runs
+// on: `npx kielo` checks `engines` against the Node that runs npm itself — twice, while it builds
+// and while it links the npx tree — and printed npm's EBADENGINE warning block twice on an older
+// system Node, although the pinned Node then ran the command.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";

@@ -48,10 +48,10 @@ import torch
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "engine"))
 
-from kielo_engine import generate as gen
-from kielo_engine.decode import FastOptions
-from kielo_engine.hf_generate import transformers_generate
-from kielo_engine.modeling import load_model
+from kielo_engine import generate as gen  # noqa: E402 — after the sys.path line above
+from kielo_engine.decode import FastOptions  # noqa: E402 — after the sys.path line above
+from kielo_engine.hf_generate import transformers_generate  # noqa: E402 — after the sys.path line above
+from kielo_engine.modeling import load_model  # noqa: E402 — after the sys.path line above
 
 FIXTURE = os.path.join(REPO, "engine", "gpu_checks", "fixtures", "ifeval-smollm2-prompt-ids.json.gz")
 IFEVAL = os.path.join(REPO, "resources", "ifeval", "input_data.jsonl")

@@ -30,7 +30,6 @@ import traceback
 from typing import Any
 
 import numpy as np
-
 from bench_common import FIRST_TOKEN_ID, write_json
 
 IGNORE_INDEX = -100

@@ -46,12 +46,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-
 from bench_common import (
     FULL_FT_BYTES_PER_PARAM,
-    GiB,
     LLAMA2_7B,
     TINY,
+    GiB,
     best_fit_decreasing,
     engine_numbers,
     engine_sees_hidden,

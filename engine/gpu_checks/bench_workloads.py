@@ -21,7 +21,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-
 from bench_common import REPO, best_fit_decreasing, job_spec, split_by_tokens, write_compiled, write_json, write_schedule
 
 OASST_FIXTURE = os.path.join(REPO, "fixtures", "bench", "oasst1-validation-lengths.json")

@@ -42,8 +42,8 @@ sys.path.insert(0, str(ENGINE))
 from kielo_engine import lora_fused  # noqa: E402
 from kielo_engine import train as train_module  # noqa: E402
 from kielo_engine.data import Targets  # noqa: E402
-from kielo_engine.kernels import apply_fused_kernels  # noqa: E402
 from kielo_engine.forward import VARLEN_ATTENTION, linear_token_logps, register_varlen_attention, sequence_sums, token_logps  # noqa: E402
+from kielo_engine.kernels import apply_fused_kernels  # noqa: E402
 from kielo_engine.lora import apply_lora  # noqa: E402
 
 TINY_MODEL = REPO / "fixtures" / "models" / "stories260K" / "hf"

@@ -163,7 +163,7 @@ def main() -> int:
             print(f"{case} on {gpus} GPU(s): {done['tokens_per_s']:.0f} tokens/s, peak {done['peak_memory_bytes'] / 2**20:.0f} MiB ({done['peak_memory_kind']}), {done['seconds']:.1f} s")
         print(f"\n{case} ({args.dtype}): 1 GPU vs {args.gpus} GPUs, same global batch")
         print(f"{'step':>4} {'loss 1':>12} {'loss N':>12} {'rel diff':>9} {'gnorm 1':>10} {'gnorm N':>10}")
-        for a, b in zip(curves[1], curves[args.gpus]):
+        for a, b in zip(curves[1], curves[args.gpus], strict=True):
             rel = abs(a["loss"] - b["loss"]) / max(abs(a["loss"]), 1e-8)
             worst_over_tolerance = max(worst_over_tolerance, rel / tol)
             print(f"{a['step']:>4} {a['loss']:>12.6f} {b['loss']:>12.6f} {rel:>9.2e} {a['grad_norm']:>10.4f} {b['grad_norm']:>10.4f}")

@@ -8,13 +8,14 @@ belong to generate.py, merge.py, score.py and gguf_import.py (each parses its ow
 from __future__ import annotations
 
 import argparse
-from importlib import metadata
 import json
 import platform
 import sys
+from importlib import metadata
 from typing import Any
 
 from . import __version__
+from .parent_watch import watch_parent
 
 USAGE = """usage: python -m kielo_engine COMMAND [ARGS]
 
@@ -74,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE, end="")
         return 0 if args else 2
     command, rest = args[0], args[1:]
+    watch_parent()
     if command == "--version":
         print(__version__)
         return 0

@@ -350,7 +350,7 @@ class CompiledData:
         labels = torch.full((B, width), IGNORE_INDEX, dtype=torch.long)
         attention = torch.zeros((B, width), dtype=torch.long)
         positions = torch.zeros((B, width), dtype=torch.long)
-        for i, (ids, lab, pos) in enumerate(zip(rows_ids, rows_labels, rows_pos)):
+        for i, (ids, lab, pos) in enumerate(zip(rows_ids, rows_labels, rows_pos, strict=True)):
             n = len(ids)
             input_ids[i, :n] = torch.from_numpy(ids)
             labels[i, :n] = torch.from_numpy(lab)

@@ -5,6 +5,11 @@ inspection and for a resumed run, which appends to it. Each line is flushed (and
 as it is written, so a killed run leaves every event it emitted and nothing half-written beyond
 the last line. Only the process that owns the log (rank 0 under torchrun) writes; other ranks get
 a sink that drops events.
+
+The events are defined once, in TypeScript (src/engine/events.ts); `events.schema.json` next to this
+file is generated from that definition. With `KIELO_CHECK_EVENTS=1` (set by the engine's tests)
+every event is validated against it as it is emitted — an event or field the CLI does not know
+fails the test that emitted it.
 """
 
 from __future__ import annotations
@@ -13,8 +18,35 @@ import json
 import math
 import os
 import sys
+import threading
 import time
 from typing import IO, Any
+
+SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "events.schema.json")
+_schema: Any = None
+
+
+def check_event(event: dict[str, Any]) -> None:
+    """Validate an event (as it will be written) against events.schema.json when KIELO_CHECK_EVENTS=1."""
+    if os.environ.get("KIELO_CHECK_EVENTS") != "1":
+        return
+    global _schema
+    import jsonschema  # a test-time peer (requirements-test.txt), never needed otherwise
+
+    if _schema is None:
+        with open(SCHEMA_PATH, encoding="utf-8") as f:
+            _schema = json.load(f)
+    jsonschema.validate(json.loads(json.dumps(event)), _schema)
+
+
+def print_event(event: dict[str, Any], stdout: IO[str] | None = None) -> None:
+    """One event as one stdout line, for commands without an event log (generate, merge)."""
+    event.setdefault("time", round(time.time(), 3))
+    event = _clean(event)
+    check_event(event)
+    out = stdout if stdout is not None else sys.stdout
+    out.write(json.dumps(event, ensure_ascii=False, allow_nan=False) + "\n")
+    out.flush()
 
 
 def _clean(value: Any) -> Any:
@@ -45,6 +77,8 @@ class EventLog:
         self.enabled = enabled
         self._stdout = stdout if stdout is not None else sys.stdout
         self._file = None
+        # A watcher thread may report another rank's failure while the main thread writes.
+        self._lock = threading.Lock()
         if enabled and path is not None:
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
             _drop_partial_last_line(path)
@@ -52,15 +86,17 @@ class EventLog:
 
     def emit(self, type: str, **fields: Any) -> dict[str, Any]:
         event = {"type": type, "time": round(time.time(), 3), **_clean(fields)}
+        check_event(event)
         if not self.enabled:
             return event
         line = json.dumps(event, ensure_ascii=False, allow_nan=False)
-        if self._file is not None:
-            self._file.write(line + "\n")
-            self._file.flush()
-            os.fsync(self._file.fileno())
-        self._stdout.write(line + "\n")
-        self._stdout.flush()
+        with self._lock:
+            if self._file is not None:
+                self._file.write(line + "\n")
+                self._file.flush()
+                os.fsync(self._file.fileno())
+            self._stdout.write(line + "\n")
+            self._stdout.flush()
         return event
 
     def close(self) -> None:

@@ -27,6 +27,7 @@ from torch import nn
 
 from .decode import FastOptions, Unsupported, fast_generate, unsupported_reason
 from .errors import EngineError
+from .events import print_event
 from .hf_generate import transformers_generate
 from .outputs import atomic_write_jsonl
 
@@ -98,7 +99,7 @@ def generate(
         report.update(backend="transformers", backend_reason=reason)
     stops = set(stop_token_ids)
     results = []
-    for request, tokens in zip(requests, outputs):
+    for request, tokens in zip(requests, outputs, strict=True):
         output_ids, finish = split_output(tokens, stops)
         results.append({"key": request["key"], "output_ids": output_ids, "finish_reason": finish})
     return results
@@ -165,9 +166,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def emit(event: dict[str, Any]) -> None:
-    event.setdefault("time", time.time())
-    sys.stdout.write(json.dumps(event) + "\n")
-    sys.stdout.flush()
+    print_event(event)
 
 
 def main(argv: list[str]) -> int:

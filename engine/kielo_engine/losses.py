@@ -41,7 +41,7 @@ def selective_log_softmax(logits: Tensor, index: Tensor) -> Tensor:
         row = logits.to(compute_dtype)
         return row.gather(-1, index.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(row, dim=-1)
     rows = []
-    for row_logits, row_index in zip(logits, index):
+    for row_logits, row_index in zip(logits, index, strict=True):
         row = row_logits.to(compute_dtype)
         selected = row.gather(-1, row_index.unsqueeze(-1)).squeeze(-1)
         rows.append(selected - torch.logsumexp(row, dim=-1))

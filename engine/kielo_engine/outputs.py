@@ -6,16 +6,52 @@ precomputed log-probs, config.json), a JSONL file (generation results), and a mo
 tokenizer. Each is written under a temporary name in the destination's own folder (so the final
 rename never crosses file systems), fsynced, and renamed into place; a crash or Ctrl-C leaves the
 old result or nothing, never half of a new one, and the temporary is removed on the way out.
+
+A process killed outright cannot remove its temporary folder. Those are named as kielo names its
+own (`.name.tmp-<host>-<pid>-<n>`, src/util/atomic.ts), so that the next writer of the same output
+— the engine here, or the kielo CLI — removes the ones whose process no longer runs on this host.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
+import re
 import shutil
-import tempfile
+import socket
 from collections.abc import Iterable, Iterator
+
+_HOST = re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname()) or "host"
+_counter = itertools.count(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(out: str) -> list[str]:
+    """Remove `.name.tmp-<host>-<pid>-<n>[.old]` siblings of `out` left by dead processes of this host."""
+    parent, name = os.path.split(os.path.abspath(out))
+    pattern = re.compile(rf"^\.{re.escape(name)}\.tmp-(.+)-(\d+)-(\d+)(\.old)?$")
+    removed = []
+    for entry in os.listdir(parent) if os.path.isdir(parent) else []:
+        match = pattern.match(entry)
+        if match is None or match.group(1) != _HOST:
+            continue
+        pid = int(match.group(2))
+        if pid == os.getpid() or _alive(pid):
+            continue
+        shutil.rmtree(os.path.join(parent, entry), ignore_errors=True)
+        removed.append(entry)
+    return removed
 
 # Every file transformers reads for a tokenizer and its chat template (transformers 5 writes the
 # template to chat_template.jinja; older folders keep it in tokenizer_config.json).
@@ -69,7 +105,9 @@ def _fsync_dir(path: str) -> None:
 def atomic_write_bytes(path: str, data: bytes) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.tmp-", dir=directory)
+    remove_stale_temporaries(path)
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.tmp-{_HOST}-{os.getpid()}-{next(_counter)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -98,7 +136,10 @@ def atomic_folder(out: str) -> Iterator[str]:
     out = os.path.abspath(out)
     parent = os.path.dirname(out)
     os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.tmp-", dir=parent)
+    remove_stale_temporaries(out)
+    tmp = os.path.join(parent, f".{os.path.basename(out)}.tmp-{_HOST}-{os.getpid()}-{next(_counter)}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
     try:
         yield tmp
         for name in os.listdir(tmp):
@@ -109,7 +150,8 @@ def atomic_folder(out: str) -> Iterator[str]:
         _fsync_dir(tmp)
         old = None
         if os.path.lexists(out):
-            old = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.old-", dir=parent)
+            old = f"{tmp}.old"
+            os.makedirs(old)
             os.rename(out, os.path.join(old, "previous"))
         os.rename(tmp, out)
         _fsync_dir(parent)

@@ -38,12 +38,12 @@ from torch import Tensor, nn
 
 from . import checkpoint, lora_fused, memory
 from .data import CompiledData, ModelBatch, Schedule, eval_batches, read_schedule
-from .distributed import Dist, full_state, init_distributed, load_full_state, set_gradient_sync, shard_model
+from .distributed import Dist, RankFailures, full_state, init_distributed, load_full_state, set_gradient_sync, shard_model
 from .dpo import DpoObjective, DpoReference
 from .errors import EngineError
 from .events import EventLog
-from .forward import VARLEN_ATTENTION, base_model, choose_attention, decoder_and_head, register_varlen_attention, token_logps
 from .export import save_trained_model
+from .forward import VARLEN_ATTENTION, base_model, choose_attention, decoder_and_head, register_varlen_attention, token_logps
 from .job import Job, load_job
 from .kernels import apply_fused_kernels
 from .lora import trainable_parameter_count
@@ -435,6 +435,7 @@ def run(job_dir: str) -> int:
     dist = init_distributed()
     events_path = os.path.join(job_dir, "events.jsonl") if os.path.isdir(job_dir) else None
     events = EventLog(events_path, enabled=dist.is_main)
+    failures = RankFailures(dist, events)
     try:
         job = load_job(job_dir)
         Trainer(job, dist, events, stop).run()
@@ -443,21 +444,18 @@ def run(job_dir: str) -> int:
         fields: dict[str, Any] = {"kind": err.kind, "message": err.message}
         if err.hint:
             fields["hint"] = err.hint
-        events.emit("error", **fields)
-        if not dist.is_main:
-            print(f"rank {dist.rank}: {err.kind}: {err.message}", file=sys.stderr)
+        failures.report(fields)
         return EXIT_INTERRUPTED if err.kind == "interrupted" else 1
     except torch.OutOfMemoryError as err:
-        events.emit(
-            "error",
+        failures.report(dict(
             kind="oom",
             message=f"out of GPU memory: {str(err).splitlines()[0]}",
             hint="use fewer tokens per micro-batch, gradient_checkpointing, LoRA/QLoRA, or a precomputed DPO reference",
-        )
+        ))
         return 1
     except Exception as err:  # noqa: BLE001 — the last line of defence: one event, traceback on stderr
         traceback.print_exc(file=sys.stderr)
-        events.emit("error", kind="internal", message=f"{type(err).__name__}: {err}", hint="this is a bug in kielo's engine; the traceback is on stderr")
+        failures.report(dict(kind="internal", message=f"{type(err).__name__}: {err}", hint="this is a bug in kielo's engine; the traceback is on stderr"))
         return 1
     finally:
         stop.uninstall()

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import json as _json
 import os
+import random as _random
+import subprocess as _subprocess
+import sys
+import sys as _sys
+from dataclasses import dataclass as _dataclass
+from dataclasses import field as _field
 from pathlib import Path
 
-import sys
-from pathlib import Path as _Path
+import numpy as _np
+import pytest
+import torch
 
 # The engine under test is this checkout's, whatever `kielo_engine` the environment has installed
-# (several checkouts can share one virtual environment).
-sys.path.insert(0, str(_Path(__file__).resolve().parents[1]))
-
-import pytest  # noqa: E402
-import torch  # noqa: E402
+# (several checkouts can share one virtual environment). No module above imports it.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TINY_MODEL = REPO_ROOT / "fixtures" / "models" / "stories260K" / "hf"
+
+# Every event the engine emits in these tests (in this process and in engine subprocesses, which
+# inherit the environment) is validated against events.schema.json, generated from the CLI's own
+# definition (src/engine/events.ts): an event the CLI would not understand fails the test.
+os.environ["KIELO_CHECK_EVENTS"] = "1"
 
 # Tests never reach the Hugging Face Hub: everything is a local folder.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -42,14 +52,6 @@ def tiny_model_path() -> str:
 # ---- Job folders for the training-loop tests (test_job/test_data/test_train/test_resume/…) ------
 # A small writer of compiled data (docs/formats.md §2) for synthetic unit cases, and of schedules
 # (§3). Data from real rows is compiled by the real `kielo data compile` (`kielo_compile` below).
-
-import json as _json  # noqa: E402
-import random as _random  # noqa: E402
-import subprocess as _subprocess  # noqa: E402
-import sys as _sys  # noqa: E402
-from dataclasses import dataclass as _dataclass, field as _field  # noqa: E402
-
-import numpy as _np  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ENGINE_DIR = REPO_ROOT / "engine"
@@ -149,7 +151,7 @@ def base_job(model_path: str, job_dir: Path, **overrides) -> dict:
     return job
 
 
-def _place_compiled(target: Path, data: "CompiledSet | Path") -> None:
+def _place_compiled(target: Path, data: CompiledSet | Path) -> None:
     if isinstance(data, Path):  # a folder written by `kielo data compile`
         import shutil
 
@@ -158,7 +160,7 @@ def _place_compiled(target: Path, data: "CompiledSet | Path") -> None:
         write_compiled(target, data)
 
 
-def write_job(job_dir: Path, job: dict, train: "CompiledSet | Path", schedule: list[list[list[int]]], eval_set: "CompiledSet | Path | None" = None) -> Path:
+def write_job(job_dir: Path, job: dict, train: CompiledSet | Path, schedule: list[list[list[int]]], eval_set: CompiledSet | Path | None = None) -> Path:
     job_dir.mkdir(parents=True, exist_ok=True)
     _place_compiled(job_dir / "data" / "train", train)
     if eval_set is not None:

@@ -6,7 +6,6 @@ import json
 import os
 
 from conftest import read_events, run_engine
-
 from kielo_engine import __version__
 
 
@@ -56,7 +55,7 @@ def test_a_half_written_last_event_is_cut_before_appending(tmp_path):
     path = tmp_path / "events.jsonl"
     path.write_text('{"type": "start", "time": 1}\n{"type": "st')  # killed mid-line
     log = EventLog(str(path), stdout=open(os.devnull, "w"))
-    log.emit("step", step=1, loss=float("nan"))
+    log.emit("step", step=1, loss=float("nan"), lr=1e-3, grad_norm=1.0, tokens=4, trained_tokens=2, tokens_per_s=None)
     log.close()
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert [e["type"] for e in lines] == ["start", "step"]

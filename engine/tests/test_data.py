@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import CompiledSet, Doc, write_compiled, write_schedule
 
+from conftest import CompiledSet, Doc, write_compiled, write_schedule
 from kielo_engine.data import IGNORE_INDEX, CompiledData, eval_batches, read_schedule
 from kielo_engine.errors import EngineError
 
@@ -24,8 +24,8 @@ def test_unpacked_rows_are_right_padded_with_ignored_labels(tmp_path):
     batch = data.collate_sft([1, 2])
     assert batch.input_ids.tolist() == [[1, 20, 21, 2, 2, 2, 2], [1, 30, 31, 32, 33, 34, 35]]  # pad = eos (manifest pad is null)
     assert batch.attention_mask.tolist() == [[1, 1, 1, 0, 0, 0, 0], [1] * 7]
-    I = IGNORE_INDEX
-    assert batch.labels.tolist() == [[I, 20, 21, I, I, I, I], [I, I, I, 32, I, 34, 35]]
+    N = IGNORE_INDEX  # not a target
+    assert batch.labels.tolist() == [[N, 20, 21, N, N, N, N], [N, N, N, 32, N, 34, 35]]
     assert batch.position_ids is None
     assert batch.tokens == 10 and batch.trained == 5
     assert data.trained_tokens([1, 2]) == 5
@@ -36,16 +36,16 @@ def test_packed_rows_restart_positions_and_never_train_a_document_start(tmp_path
     data = CompiledData(str(folder))
     assert data.packed and data.sequences == 3
     batch = data.collate_sft([0, 1])
-    I = IGNORE_INDEX
+    N = IGNORE_INDEX  # not a target
     assert batch.attention_mask is None  # the model derives the documents from position_ids
     assert batch.input_ids[0].tolist() == [1, 10, 11, 12, 13, 1, 20, 21]
     assert batch.position_ids[0].tolist() == [0, 1, 2, 3, 4, 0, 1, 2]
-    assert batch.labels[0].tolist() == [I, I, 11, 12, 13, I, 20, 21]
+    assert batch.labels[0].tolist() == [N, N, 11, 12, 13, N, 20, 21]
     # the shorter pack is padded; the padding is a segment of its own (positions from 0), never a target
     assert batch.position_ids[1].tolist() == [0, 1, 2, 3, 4, 5, 6, 0]
-    assert batch.labels[1, 7].item() == I
+    assert batch.labels[1, 7].item() == N
     labels_at_starts = batch.labels[batch.position_ids == 0]
-    assert (labels_at_starts == I).all()
+    assert (labels_at_starts == N).all()
     assert batch.tokens == 15 and batch.trained == data.trained_tokens([0, 1]) == 8
 
 

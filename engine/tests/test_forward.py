@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import CompiledSet, Doc, synthetic_sft, write_compiled
 from torch import nn
 
 import kielo_engine.forward as forward
+from conftest import CompiledSet, Doc, synthetic_sft, write_compiled
 from kielo_engine.data import CompiledData
 from kielo_engine.forward import choose_attention, decoder_and_head, linear_token_logps, token_logps
 from kielo_engine.lora import apply_lora

@@ -16,9 +16,11 @@ import re
 import numpy as np
 import pytest
 import torch
-from kielo_engine.errors import EngineError
-from kielo_engine.gguf_import import import_gguf
 from safetensors.torch import load_file
+
+from kielo_engine.errors import EngineError
+from kielo_engine.events import check_event
+from kielo_engine.gguf_import import import_gguf
 
 MODELS = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "models")
 with open(os.path.join(MODELS, "SHA256SUMS"), encoding="utf-8") as _handle:
@@ -124,6 +126,8 @@ def test_config_and_special_tokens_are_the_gguf_headers(imported):
         "pad_token": {"id": 2, "token": "<|im_end|>"},
     }
     assert record["gguf_add_bos_token"] is False and record["chat_template"] is True
+    # The import's `done` event carries this record: it must fit the events contract.
+    check_event({"type": "done", "time": 1.0, "output": imported, **record})
 
 
 def write_gguf(path: str, architecture: str) -> None:

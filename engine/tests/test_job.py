@@ -6,8 +6,8 @@ import copy
 import json
 
 import pytest
-from conftest import base_job
 
+from conftest import base_job
 from kielo_engine.errors import EngineError
 from kielo_engine.job import load_job, parse_job
 

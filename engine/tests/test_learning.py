@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import TINY_MODEL, base_job, compiled_sequences, kielo_compile, load_records, read_events, shuffled_schedule, write_job
 
+from conftest import TINY_MODEL, base_job, compiled_sequences, kielo_compile, load_records, read_events, shuffled_schedule, write_job
 from kielo_engine.data import CompiledData, eval_batches
 from kielo_engine.losses import sequence_logps, sft_loss_sum
 from kielo_engine.train import run

@@ -17,9 +17,9 @@ import shutil
 
 import pytest
 import torch
-from conftest import base_job, read_events, synthetic_sft, write_job
 from safetensors.torch import load_file
 
+from conftest import base_job, read_events, synthetic_sft, write_job
 from kielo_engine.train import run
 
 STEPS = 4

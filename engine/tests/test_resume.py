@@ -12,9 +12,9 @@ import subprocess
 
 import pytest
 import torch
-from conftest import ENGINE_DIR, base_job, engine_command, read_events, synthetic_sft, write_job
 from safetensors.torch import load_file
 
+from conftest import ENGINE_DIR, base_job, engine_command, read_events, synthetic_sft, write_job
 from kielo_engine.train import run
 
 STEPS = 9

@@ -7,9 +7,9 @@ import json
 import pytest
 import torch
 import transformers
+from scorer_models import make_classifier
 
 from kielo_engine.score import main as score_main
-from scorer_models import make_classifier
 
 SEQUENCES = [[1, 403, 261, 378, 259], [1, 72, 31, 330], [1, 403], [1, 259, 378, 261, 403, 72, 31, 330, 50]]
 

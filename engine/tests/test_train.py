@@ -10,12 +10,12 @@ import shutil
 
 import pytest
 import torch
-from conftest import CompiledSet, base_job, read_events, synthetic_sft, write_compiled, write_job
 from safetensors.torch import load_file
 
+from conftest import CompiledSet, base_job, read_events, synthetic_sft, write_compiled, write_job
 from kielo_engine.data import CompiledData
-from kielo_engine.modeling import load_model
 from kielo_engine.forward import token_logps
+from kielo_engine.modeling import load_model
 from kielo_engine.train import run
 
 LORA = {"type": "lora", "r": 4, "alpha": 8, "dropout": 0.1, "target_modules": "all-linear", "quant": None}

@@ -68,7 +68,7 @@ def test_sft_loss_and_gradients_equal_trl(tiny_model_path, tokenizer, tmp_path):
 
     # The batch's labels are prompt-masked as kielo's compiler masks them: the prompt's tokens are
     # not targets, the completion's (and the EOS TRL appends) are.
-    for row, example in zip(batch["labels"], rows[:4]):
+    for row, example in zip(batch["labels"], rows[:4], strict=True):
         prompt_length = len(tokenizer(example["prompt"]).input_ids)
         targets = (row != -100).nonzero().flatten()
         assert targets.min().item() == prompt_length

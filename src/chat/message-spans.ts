@@ -22,6 +22,17 @@
  * that suffix only partly matches the next turn; the span then ends after the matching part
  * (`<|eot_id|><|start_header_id|>`): one header token too many is harmless, stopping early would
  * leave the end-of-turn token untrained.
+ *
+ * Rendering every prefix costs time quadratic in the number of turns (a 10,000-turn conversation
+ * would take minutes). Long conversations therefore take a linear path that gives the same spans:
+ * the conversation is rendered once more with marker characters around every message's content,
+ * which tells where each content lies in the full render; a span's distance from its content
+ * (start − content start, end − content end) depends only on the template text around it, so it is
+ * computed by the exact rule above for the first, second and last turn of each kind of surrounding
+ * (the text between the neighbouring contents, the roles, whether it is the final message) and
+ * reused for the others. Any disagreement, or a template that moves, drops or repeats contents,
+ * falls back to the exact rule for every turn. test/chat/long-conversations.test.ts checks both
+ * paths agree on every template kielo ships or tests.
  */
 import type { Message } from "../data/records.ts";
 import type { ChatTemplate } from "./chat-template.ts";
@@ -59,17 +70,120 @@ export function renderConversation(
     if (m.role === "assistant") indices.push(k);
   });
   const selected = selection === "last-assistant" ? indices.slice(-1) : indices;
+  const raw =
+    (messages.length > EXACT_UP_TO ? learnedSpans(template, messages, selected, text) : undefined) ??
+    selected.map((k) => exactSpan(template, messages, k, text));
+  return { text, spans: disjoint(raw) };
+}
+
+/** Conversations up to this many messages always take the exact path (it is cheap for them). */
+export const EXACT_UP_TO = 16;
+
+/** Spans by the exact rule, every turn rendered (quadratic): for tests and for comparison. */
+export function exactSpans(template: ChatTemplate, messages: readonly Message[], selected: readonly number[]): CharSpan[] {
+  const text = template.render(messages);
+  return disjoint(selected.map((k) => exactSpan(template, messages, k, text)));
+}
+
+/** A previous span may end past a start only with a template that is not prefix-stable; keep spans disjoint. */
+function disjoint(raw: readonly CharSpan[]): CharSpan[] {
   const spans: CharSpan[] = [];
-  for (const k of selected) {
-    const start =
-      k === 0 ? 0 : commonPrefixLength(template.render(messages.slice(0, k), { addGenerationPrompt: true }), text);
-    const end = k === messages.length - 1 ? text.length : turnEnd(template, messages, k, start, text);
-    // A previous span may end past this start only with a template that is not prefix-stable; keep spans disjoint.
+  for (const { start, end } of raw) {
     const previous = spans.at(-1);
     const clippedStart = previous !== undefined ? Math.max(start, previous.end) : start;
     if (end > clippedStart) spans.push({ start: clippedStart, end });
   }
-  return { text, spans };
+  return spans;
+}
+
+/** The exact rule for assistant message k (see the top of this file). */
+function exactSpan(template: ChatTemplate, messages: readonly Message[], k: number, text: string): CharSpan {
+  const start = k === 0 ? 0 : commonPrefixLength(template.render(messages.slice(0, k), { addGenerationPrompt: true }), text);
+  const end = k === messages.length - 1 ? text.length : turnEnd(template, messages, k, start, text);
+  return { start, end };
+}
+
+const OPEN = "\uE000";
+const CLOSE = "\uE001";
+/** More kinds of surrounding than this: the template is not regular enough to learn from. */
+const MAX_KINDS = 8;
+
+/** Where every message's content lies in `text`, from one render with markers; undefined if unclear. */
+function contentPositions(template: ChatTemplate, messages: readonly Message[], text: string): { start: number; end: number }[] | undefined {
+  if (text.includes(OPEN) || text.includes(CLOSE)) return undefined;
+  if (messages.some((m) => m.content.includes(OPEN) || m.content.includes(CLOSE))) return undefined;
+  let marked: string;
+  try {
+    marked = template.render(messages.map((m) => ({ role: m.role, content: `${OPEN}${m.content}${CLOSE}` })));
+  } catch {
+    return undefined;
+  }
+  const positions: { start: number; end: number }[] = [];
+  let plain = "";
+  let from = 0;
+  let open = -1;
+  for (let i = 0; i < marked.length; i++) {
+    const c = marked[i];
+    if (c !== OPEN && c !== CLOSE) continue;
+    plain += marked.slice(from, i);
+    from = i + 1;
+    if (c === OPEN) {
+      if (open !== -1) return undefined;
+      open = plain.length;
+    } else {
+      if (open === -1) return undefined;
+      positions.push({ start: open, end: plain.length });
+      open = -1;
+    }
+  }
+  plain += marked.slice(from);
+  // The markers must not have changed the render, and every content must appear exactly once, in order.
+  if (open !== -1 || plain !== text || positions.length !== messages.length) return undefined;
+  for (let j = 0; j < messages.length; j++) {
+    const { start, end } = positions[j]!;
+    if (text.slice(start, end) !== messages[j]!.content) return undefined;
+  }
+  return positions;
+}
+
+/** The linear path (see the top of this file); undefined when it cannot vouch for its answer. */
+export function learnedSpans(template: ChatTemplate, messages: readonly Message[], selected: readonly number[], text: string): CharSpan[] | undefined {
+  const at = contentPositions(template, messages, text);
+  if (at === undefined) return undefined;
+  const n = messages.length;
+  const kindOf = (k: number): string =>
+    JSON.stringify([
+      messages[k - 1]?.role ?? null,
+      messages[k + 1]?.role ?? null,
+      text.slice(k === 0 ? 0 : at[k - 1]!.end, at[k]!.start),
+      text.slice(at[k]!.end, k === n - 1 ? text.length : at[k + 1]!.start),
+      k === n - 1,
+    ]);
+  const kinds = selected.map(kindOf);
+  // Turns checked by the exact rule: the first, second and last of each kind.
+  const checked = new Map<string, number[]>();
+  kinds.forEach((kind, i) => {
+    const list = checked.get(kind) ?? [];
+    if (list.length < 2) list.push(i);
+    else list[2] = i;
+    checked.set(kind, list);
+  });
+  if (checked.size > MAX_KINDS) return undefined;
+  const offsets = new Map<string, { start: number; end: number }>();
+  for (const [kind, turns] of checked) {
+    for (const i of turns) {
+      const k = selected[i]!;
+      const span = exactSpan(template, messages, k, text);
+      const offset = { start: span.start - at[k]!.start, end: span.end - at[k]!.end };
+      const learned = offsets.get(kind);
+      if (learned === undefined) offsets.set(kind, offset);
+      else if (learned.start !== offset.start || learned.end !== offset.end) return undefined;
+    }
+  }
+  return selected.map((k, i) => {
+    const offset = offsets.get(kinds[i]!)!;
+    return { start: at[k]!.start + offset.start, end: at[k]!.end + offset.end };
+  });
 }
 
 /** Where assistant message k (not the last message) ends in the full render `text`, end-of-turn included. */

@@ -3,7 +3,10 @@
  * adds itself to the program; this file only assembles them and turns errors into messages.
  */
 import { Command, CommanderError } from "commander";
-import { KieloError } from "../util/errors.ts";
+import { isSystemError, KieloError, systemError } from "../util/errors.ts";
+import { kieloVersion } from "../util/version.ts";
+import { guardPipes } from "./pipes.ts";
+import { checkUnknownOptionsFirst } from "./unknown-options.ts";
 import { registerData } from "./commands/data.ts";
 import { registerDoctor } from "./commands/doctor.ts";
 import { registerTrain } from "./commands/train.ts";
@@ -21,7 +24,7 @@ const program = new Command("kielo")
     "Post-train LLMs for languages with little data: convert, compile and mix data, translate and clean it, " +
       "fine-tune (SFT, LoRA, QLoRA, DPO), evaluate (IFEval, response language) and compare runs.",
   )
-  .version(await packageVersion(), "-V, --version")
+  .version(kieloVersion(), "-V, --version")
   .showHelpAfterError("(run with --help for usage)")
   .exitOverride();
 
@@ -37,36 +40,35 @@ registerMix(program);
 registerTranslate(program);
 registerClean(program);
 registerTranslateIfeval(program);
+checkUnknownOptionsFirst(program);
 
 // Ctrl-C: exit with the conventional code so that `exit` handlers remove temporary outputs.
 // Commands that must react themselves (e.g. forwarding to the engine) install their own handler.
 process.on("SIGINT", () => process.exit(130));
 process.on("SIGTERM", () => process.exit(143));
 
+const pipes = guardPipes();
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
   process.exitCode = reportError(error);
 }
+pipes.finished();
 
 function reportError(error: unknown): number {
   if (error instanceof CommanderError) {
     // Commander already printed its message (or the help text).
     return error.exitCode;
   }
-  if (error instanceof KieloError) {
-    process.stderr.write(`kielo: ${error.message}\n`);
-    if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);
-    return 1;
+  // A file operation the system refused (permissions, a full disk, a folder where a file should be)
+  // is a problem of the user's environment, not a kielo bug.
+  const userError = isSystemError(error) ? systemError(error) : error;
+  if (userError instanceof KieloError) {
+    process.stderr.write(`kielo: ${userError.message}\n`);
+    if (userError.hint) process.stderr.write(`hint: ${userError.hint}\n`);
+    return userError.exitCode;
   }
   process.stderr.write(`kielo: internal error (please report it):\n${(error as Error)?.stack ?? String(error)}\n`);
   return 2;
 }
 
-async function packageVersion(): Promise<string> {
-  const { readFile } = await import("node:fs/promises");
-  const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as {
-    version: string;
-  };
-  return pkg.version;
-}

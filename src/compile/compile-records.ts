@@ -1,20 +1,23 @@
 /**
- * The compiler core: canonical records → token ids + trained flags, in memory.
+ * The compiler core: canonical records → token ids + trained flags, streamed to a DocumentWriter.
  *
  * Records are processed in batches: the chat template renders a batch in JS while the previous
  * batch is being encoded by the Rust tokenizer (`encodeBatch` runs off the JS thread), so templating
  * and flag-marking overlap with tokenisation. Flags come from rendered character spans (see
- * chat/message-spans.ts) mapped to tokens through the encoding's offsets (tokenize/span-tokens.ts).
+ * chat/message-spans.ts) mapped to tokens through the tokens' start offsets (tokenize/span-tokens.ts).
+ * Only the batches in flight are in memory; every finished document goes to the writer. Between
+ * records the loop lets the event loop run, so Ctrl-C and SIGTERM are handled while it is busy.
  */
-import type { Encoding } from "tokenizers";
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { ChatTemplateError, loadChatTemplate, type ChatTemplate } from "../chat/chat-template.ts";
 import { BUILTIN_TEMPLATES } from "../chat/builtin-templates.ts";
 import { renderConversation, type CharSpan } from "../chat/message-spans.ts";
 import type { Conversation, KieloRecord, PreferencePair } from "../data/records.ts";
 import type { LoadedTokenizer } from "../tokenize/tokenizer-folder.ts";
+import { encodeTexts, type TokenizedText } from "../tokenize/encode-texts.ts";
 import { markSpanTokens } from "../tokenize/span-tokens.ts";
 import { InputError, KieloError } from "../util/errors.ts";
-import { DocumentStore } from "./document-store.ts";
+import type { DocumentWriter } from "./document-writer.ts";
 import type { Policy } from "./manifest.ts";
 import { bestFitDecreasing, type Packing } from "./pack.ts";
 import type { RecordLine } from "../data/records-file.ts";
@@ -32,7 +35,12 @@ export interface CompileOptions {
   batchSize?: number;
   /** Called after each batch with the totals so far. */
   onProgress?: (rows: number, tokens: number) => void;
+  /** Name each row's file in rows.jsonl (records from several files). */
+  fileInRows?: boolean;
 }
+
+/** Characters of rendered text per tokenizer batch at most (besides the record count). */
+const MAX_BATCH_CHARS = 8 << 20;
 
 export const DROP_REASONS = {
   noTrainedTokens: "no-trained-tokens",
@@ -47,7 +55,7 @@ export interface TemplateUse {
 
 export interface CompiledRecords {
   kind: "sft" | "preference";
-  store: DocumentStore;
+  store: DocumentWriter;
   packing: Packing | null;
   rowsIn: number;
   rowsOut: number;
@@ -60,6 +68,8 @@ export interface CompiledRecords {
 interface PreparedConversation {
   kind: "sft";
   line: number;
+  /** Set when records come from several files (rows.jsonl then names the file). */
+  file?: string;
   id: string;
   text: string;
   /** null: policy `all` (every token but the first). */
@@ -69,6 +79,7 @@ interface PreparedConversation {
 interface PreparedPair {
   kind: "preference";
   line: number;
+  file?: string;
   id: string;
   /** null when the rendered prompt is not a prefix of a rendered reply (the pair is dropped). */
   texts: [prompt: string, chosen: string, rejected: string] | null;
@@ -81,9 +92,9 @@ export async function compileRecords(
   sourcePath: string,
   tokenizer: LoadedTokenizer,
   options: CompileOptions,
+  store: DocumentWriter,
 ): Promise<CompiledRecords> {
   const batchSize = options.batchSize ?? 256;
-  const store = new DocumentStore();
   const dropped: Record<string, number> = {};
   const drop = (reason: string): void => {
     dropped[reason] = (dropped[reason] ?? 0) + 1;
@@ -91,6 +102,8 @@ export async function compileRecords(
   const templates = new Map<string, TemplateUse>();
   const templateCache = new Map<string, ChatTemplate>();
   let kind: "sft" | "preference" | null = null;
+  /** The file of the record being prepared (records may come from several files). */
+  let file = sourcePath;
   let rowsIn = 0;
   let rowsOut = 0;
   let truncated = 0;
@@ -113,7 +126,7 @@ export async function compileRecords(
       if (named !== undefined) {
         if (typeof named !== "string" || !Object.hasOwn(BUILTIN_TEMPLATES, named)) {
           throw new InputError(
-            { file: sourcePath, line, field: "meta.template" },
+            { file, line, field: "meta.template" },
             `record ${record.id}: meta.template must name a built-in template (${Object.keys(BUILTIN_TEMPLATES).join(", ")}), got ${JSON.stringify(named)}`,
           );
         }
@@ -125,7 +138,7 @@ export async function compileRecords(
       template = resolveTemplate(spec);
     } catch (error) {
       if (spec === undefined && error instanceof KieloError) {
-        throw new InputError({ file: sourcePath, line }, `record ${record.id}: no chat template: ${error.message}`, {
+        throw new InputError({ file, line }, `record ${record.id}: no chat template: ${error.message}`, {
           hint: error.hint ?? "Pass --template.",
         });
       }
@@ -143,7 +156,7 @@ export async function compileRecords(
     } catch (error) {
       if (error instanceof ChatTemplateError) {
         throw new InputError(
-          { file: sourcePath, line, field },
+          { file, line, field },
           `record ${record.id}: chat template ${error.templateName} failed to render: ${error.jinjaMessage}`,
         );
       }
@@ -155,7 +168,7 @@ export async function compileRecords(
     const template = templateFor(line, record);
     const selection = options.policy === "all" ? "none" : options.policy;
     const rendered = render(line, record, "messages", () => renderConversation(template, record.messages, selection));
-    return { kind: "sft", line, id: record.id, text: rendered.text, spans: options.policy === "all" ? null : rendered.spans };
+    return { kind: "sft", line, ...(options.fileInRows ? { file } : {}), id: record.id, text: rendered.text, spans: options.policy === "all" ? null : rendered.spans };
   };
 
   const preparePair = (line: number, record: PreferencePair): PreparedPair => {
@@ -166,27 +179,29 @@ export async function compileRecords(
       template.render([...record.prompt, { role: "assistant", content: record.rejected }]),
     );
     const prefix = chosen.startsWith(prompt) && rejected.startsWith(prompt);
-    return { kind: "preference", line, id: record.id, texts: prefix ? [prompt, chosen, rejected] : null };
+    return { kind: "preference", line, ...(options.fileInRows ? { file } : {}), id: record.id, texts: prefix ? [prompt, chosen, rejected] : null };
   };
 
-  const finishConversation = (item: PreparedConversation, encoding: Encoding): void => {
-    const ids = Uint32Array.from(encoding.getIds());
+  const fileOf = (item: Prepared): { file?: string } => (item.file === undefined ? {} : { file: item.file });
+
+  const finishConversation = (item: PreparedConversation, encoded: TokenizedText): void => {
+    const { ids } = encoded;
     const trained = new Uint8Array(ids.length);
     if (item.spans === null) trained.fill(1);
-    else markSpanTokens(encoding, item.text, item.spans, trained);
+    else markSpanTokens(encoded.starts!, item.text, item.spans, trained);
     const fitted = fitDocument(ids, trained, options.maxLength, options.truncation);
     if (fitted === null) return drop(DROP_REASONS.tooLong);
     if (!fitted.trained.includes(1)) return drop(DROP_REASONS.noTrainedTokens);
-    store.add(fitted.ids, fitted.trained, { id: item.id, source: item.line, truncated: fitted.truncated });
+    store.add(fitted.ids, fitted.trained, { id: item.id, source: item.line, ...fileOf(item), truncated: fitted.truncated });
     rowsOut += 1;
     if (fitted.truncated) truncated += 1;
   };
 
-  const finishPair = (item: PreparedPair, encodings: [Encoding, Encoding, Encoding]): void => {
-    const promptIds = encodings[0].getIds();
+  const finishPair = (item: PreparedPair, encodings: [TokenizedText, TokenizedText, TokenizedText]): void => {
+    const promptIds = encodings[0].ids;
     const docs = [];
     for (const encoding of [encodings[1], encodings[2]]) {
-      const ids = Uint32Array.from(encoding.getIds());
+      const ids = encoding.ids;
       // TRL takes the reply as full[len(prompt_ids):]; that is only the reply if the prompt's tokens
       // are a prefix of the full tokens (a merge across the boundary would change them).
       if (ids.length < promptIds.length || promptIds.some((id, i) => ids[i] !== id)) return drop(DROP_REASONS.promptNotPrefix);
@@ -197,24 +212,30 @@ export async function compileRecords(
     const [chosen, rejected] = docs;
     if (chosen === null || rejected === null || chosen === undefined || rejected === undefined) return drop(DROP_REASONS.tooLong);
     if (!chosen.trained.includes(1) || !rejected.trained.includes(1)) return drop(DROP_REASONS.noTrainedTokens);
-    store.add(chosen.ids, chosen.trained, { id: item.id, source: item.line, part: "chosen", truncated: chosen.truncated });
-    store.add(rejected.ids, rejected.trained, { id: item.id, source: item.line, part: "rejected", truncated: rejected.truncated });
+    store.add(chosen.ids, chosen.trained, { id: item.id, source: item.line, ...fileOf(item), part: "chosen", truncated: chosen.truncated });
+    store.add(rejected.ids, rejected.trained, { id: item.id, source: item.line, ...fileOf(item), part: "rejected", truncated: rejected.truncated });
     rowsOut += 1;
     if (chosen.truncated || rejected.truncated) truncated += 1;
   };
 
   interface InFlight {
     items: Prepared[];
-    encodings: Promise<Encoding[]>;
+    encodings: Promise<TokenizedText[]>;
   }
 
   const encode = (items: Prepared[]): InFlight => {
     const texts: string[] = [];
+    const withStarts: boolean[] = [];
     for (const item of items) {
-      if (item.kind === "sft") texts.push(item.text);
-      else if (item.texts !== null) texts.push(...item.texts);
+      if (item.kind === "sft") {
+        texts.push(item.text);
+        withStarts.push(item.spans !== null);
+      } else if (item.texts !== null) {
+        texts.push(...item.texts);
+        withStarts.push(false, false, false);
+      }
     }
-    const encodings = tokenizer.tokenizer.encodeBatch(texts, { addSpecialTokens: false });
+    const encodings = encodeTexts(tokenizer.tokenizer, texts, withStarts);
     // If rendering a later batch throws first, this promise is never awaited: keep its failure handled.
     encodings.catch(() => {});
     return { items, encodings };
@@ -236,6 +257,8 @@ export async function compileRecords(
 
   let inFlight: InFlight | null = null;
   let batch: Prepared[] = [];
+  let batchChars = 0;
+  let lastYield = performance.now();
   const submit = async (): Promise<void> => {
     const started = encode(batch);
     batch = [];
@@ -243,31 +266,39 @@ export async function compileRecords(
     inFlight = started;
   };
 
-  for await (const { line, record } of records) {
+  for await (const entry of records) {
+    const { line, record } = entry;
+    file = entry.file ?? sourcePath;
     rowsIn += 1;
     const recordKind = record.kind === "conversation" ? "sft" : "preference";
     if (kind === null) {
       kind = recordKind;
       if (kind === "preference" && options.pack !== null) {
-        throw new KieloError(`${sourcePath} holds preference pairs, which are never packed`, { hint: "Leave out --pack." });
+        throw new KieloError(`${file} holds preference pairs, which are never packed`, { hint: "Leave out --pack." });
       }
     } else if (kind !== recordKind) {
       throw new InputError(
-        { file: sourcePath, line, field: "kind" },
+        { file, line, field: "kind" },
         `record ${record.id} is a ${record.kind} but earlier records are ${kind === "sft" ? "conversations" : "preference pairs"}; compile the two kinds separately`,
       );
     }
-    batch.push(record.kind === "conversation" ? prepareConversation(line, record) : preparePair(line, record));
-    if (batch.length >= batchSize) await submit();
+    const prepared = record.kind === "conversation" ? prepareConversation(line, record) : preparePair(line, record);
+    batch.push(prepared);
+    batchChars += prepared.kind === "sft" ? prepared.text.length : (prepared.texts?.[1].length ?? 0) * 2;
+    // A batch is also cut by size, so that a few huge rows are not held together in memory.
+    if (batch.length >= batchSize || batchChars >= MAX_BATCH_CHARS) {
+      batchChars = 0;
+      await submit();
+    }
+    if (performance.now() - lastYield > 50) {
+      await yieldToEventLoop();
+      lastYield = performance.now();
+    }
   }
   if (batch.length > 0) await submit();
   if (inFlight !== null) await finish(inFlight);
 
   let packing: Packing | null = null;
-  if (options.pack !== null && store.documentCount > 0) {
-    const lengths = new Uint32Array(store.documentCount);
-    for (let d = 0; d < lengths.length; d++) lengths[d] = store.documentLength(d);
-    packing = bestFitDecreasing(lengths, options.pack);
-  }
+  if (options.pack !== null && store.documentCount > 0) packing = bestFitDecreasing(store.lengths(), options.pack);
   return { kind: kind ?? "sft", store, packing, rowsIn, rowsOut, dropped, truncated, templates };
 }

@@ -7,11 +7,13 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { KieloError } from "../util/errors.ts";
 import { ManifestSchema, type Manifest } from "./manifest.ts";
-import { assertLittleEndian } from "./write-compiled.ts";
+import { assertLittleEndian } from "./document-writer.ts";
 
 export interface CompiledRow {
   id: string;
   source: number;
+  /** The source file, when the compile read several (a recipe's `data.train` list). */
+  file?: string;
   part?: "chosen" | "rejected";
   tokens: number;
   trained: number;

@@ -107,6 +107,17 @@ export async function convertFile(options: ConvertOptions): Promise<ConvertSumma
         break;
       }
     }
+    if (rowsIn === 0) {
+      throw new KieloError(`${options.input} holds no rows`, { hint: "Check that it is the file you meant (an empty file, or a JSON array with no elements)." });
+    }
+    if (conversations + preferences === 0) {
+      const reasons = Object.entries(Tally.toObject(tally.dropped)).map(([reason, n]) => `${reason} ${n}`);
+      const notes = Object.entries(Tally.toObject(tally.notes)).map(([note, n]) => `${note} ${n}`);
+      throw new KieloError(
+        `${options.input}: no records from ${rowsIn} rows (dropped: ${reasons.length > 0 ? reasons.join(", ") : "none"}${notes.length > 0 ? `; notes: ${notes.join(", ")}` : ""}); nothing written`,
+        { hint: `Check that --format ${adapter.name} is the layout of this file (kielo data convert --help lists the formats and their rules).` },
+      );
+    }
     await out.commit();
   } catch (error) {
     await out.abort();

@@ -2,13 +2,15 @@
  * Reading a canonical records JSONL file, each line checked against the record schema, with
  * `file:line (field path)` in every error.
  */
-import { InputError } from "../util/errors.ts";
+import { InputError, KieloError } from "../util/errors.ts";
 import { readJsonl } from "./jsonl.ts";
 import { RecordSchema, type KieloRecord } from "./records.ts";
 
 export interface RecordLine {
   /** 1-based line number. */
   line: number;
+  /** The file the record was read from (for errors when records come from several files). */
+  file?: string;
   /** The record as validated (zod's output: defaults filled in, unknown keys removed). */
   record: KieloRecord;
   /** The line's JSON value exactly as in the file, for writing it back unchanged. */
@@ -27,11 +29,14 @@ export async function* readRecords(path: string): AsyncGenerator<RecordLine> {
         { hint: "Records are written by `kielo data convert` (docs/formats.md §1)." },
       );
     }
-    yield { line, record: parsed.data as KieloRecord, raw: value as Record<string, unknown> };
+    yield { line, file: path, record: parsed.data as KieloRecord, raw: value as Record<string, unknown> };
   }
 }
 
-/** All records of a file, refusing a repeated id (translation and cleaning join records by id). */
+/**
+ * All records of a file, refusing a repeated id (translation and cleaning join records by id) and
+ * an empty file (a command with nothing to work on is a mistake, not a success).
+ */
 export async function readRecordList(path: string): Promise<RecordLine[]> {
   const out: RecordLine[] = [];
   const seen = new Map<string, number>();
@@ -46,5 +51,6 @@ export async function readRecordList(path: string): Promise<RecordLine[]> {
     seen.set(entry.record.id, entry.line);
     out.push(entry);
   }
+  if (out.length === 0) throw new KieloError(`${path} holds no records`, { hint: "Check that it is the file you meant (records are written by `kielo data convert`)." });
   return out;
 }

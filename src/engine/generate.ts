@@ -2,10 +2,10 @@
  * Token-level generation on the local engine (docs/formats.md §4): TypeScript hands over prompt token
  * ids and gets output token ids back. Templating and (de)tokenising stay on this side.
  */
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { KieloError } from "../util/errors.ts";
+import { makeTempDir } from "../util/atomic.ts";
+import { interrupted, KieloError } from "../util/errors.ts";
 import { hintFor } from "./events.ts";
 import type { PythonChoice } from "./python.ts";
 import { runEngine } from "./run.ts";
@@ -58,7 +58,7 @@ export interface EngineGenerateOptions {
 
 export async function generateTokens(requests: readonly TokenRequest[], options: EngineGenerateOptions): Promise<TokenResult[]> {
   if (requests.length === 0) return [];
-  const dir = await mkdtemp(join(tmpdir(), "kielo-generate-"));
+  const { dir, remove } = await makeTempDir("generate");
   try {
     const input = join(dir, "requests.jsonl");
     const output = join(dir, "results.jsonl");
@@ -86,10 +86,10 @@ export async function generateTokens(requests: readonly TokenRequest[], options:
       passStderr: false,
       ...(options.signal ? { signal: options.signal } : {}),
       onEvent: (event) => {
-        const { done, total } = event as { done?: unknown; total?: unknown };
-        if (event.type === "progress" && typeof done === "number" && typeof total === "number") options.onProgress?.(done, total);
+        if (event.type === "progress" && event.done !== undefined && event.total !== undefined) options.onProgress?.(event.done, event.total);
       },
     });
+    if (result.stoppedBy !== undefined) throw interrupted(result.stoppedBy, "generation", "Run the same command again.");
     if (result.error) {
       const hint = hintFor(result.error);
       throw new KieloError(`generation failed: ${result.error.message}`, hint ? { hint } : {});
@@ -97,8 +97,8 @@ export async function generateTokens(requests: readonly TokenRequest[], options:
     if (result.done && options.onDone) {
       const { backend, backend_reason: reason, tokens_per_s: speed, seconds } = result.done;
       options.onDone({
-        backend: typeof backend === "string" ? backend : "unknown",
-        ...(typeof reason === "string" ? { backendReason: reason } : {}),
+        backend: backend ?? "unknown",
+        ...(reason !== undefined ? { backendReason: reason } : {}),
         ...(typeof speed === "number" ? { tokensPerSecond: speed } : {}),
         ...(typeof seconds === "number" ? { seconds } : {}),
       });
@@ -119,6 +119,6 @@ export async function generateTokens(requests: readonly TokenRequest[], options:
       return { key: request.key, outputIds: row.output_ids, finishReason: row.finish_reason === "length" ? "length" : "stop" };
     });
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await remove();
   }
 }

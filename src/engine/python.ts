@@ -42,8 +42,10 @@ export function findPython(explicit?: string): PythonChoice {
 }
 
 /**
- * Environment for an engine process: the engine importable, output unbuffered, and the
- * libraries' own progress bars off (kielo draws one from the engine's events).
+ * Environment for an engine process: the engine importable, output unbuffered, the libraries' own
+ * progress bars off (kielo draws one from the engine's events), and this process's pid, which the
+ * engine watches so that it ends when kielo does, even when kielo is killed outright
+ * (engine/kielo_engine/parent_watch.py).
  */
 export function engineEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const pythonPath = [ENGINE_DIR, process.env["PYTHONPATH"]].filter(Boolean).join(":");
@@ -52,6 +54,10 @@ export function engineEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv
     ...process.env,
     PYTHONPATH: pythonPath,
     PYTHONUNBUFFERED: "1",
+    // Python randomises string hashing per process, and so the order of sets, which peft writes
+    // into adapter_config.json (target_modules): a fixed seed keeps outputs the same run to run.
+    PYTHONHASHSEED: process.env["PYTHONHASHSEED"] ?? "0",
+    KIELO_PARENT_PID: String(process.pid),
     ...extra,
   };
 }

@@ -9,7 +9,7 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { engineEnv, pythonNotFound, type PythonChoice } from "./python.ts";
-import { parseEvent, type DoneEvent, type EngineEvent, type ErrorEvent } from "./events.ts";
+import { parseLine, type DoneEvent, type EngineEvent, type ErrorEvent } from "./events.ts";
 
 export interface EngineRunOptions {
   python: PythonChoice;
@@ -30,6 +30,8 @@ export interface EngineRunResult {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
   interrupted: boolean;
+  /** The signal that interrupted kielo (and was forwarded to the engine), if any. */
+  stoppedBy?: "SIGINT" | "SIGTERM";
   error?: ErrorEvent;
   done?: DoneEvent;
   stderrTail: string[];
@@ -48,17 +50,22 @@ export async function runEngine(options: EngineRunOptions): Promise<EngineRunRes
   const child = spawn(cmd!, argv, { env: engineEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true });
   const result: EngineRunResult = { exitCode: null, signal: null, interrupted: false, stderrTail: [] };
 
+  // Ctrl-C, and SIGTERM (a scheduler ending the job), are forwarded once: the engine finishes its
+  // step, writes a checkpoint and stops. A second one kills it.
   let interrupts = 0;
-  const onSigint = () => {
+  const onSignal = (signal: "SIGINT" | "SIGTERM") => () => {
     interrupts += 1;
     result.interrupted = true;
+    result.stoppedBy ??= signal;
     if (interrupts === 1) {
-      process.stderr.write("\nkielo: stopping — the engine finishes its step and writes a checkpoint (Ctrl-C again to kill it)\n");
-      signalGroup("SIGINT");
+      process.stderr.write(`\nkielo: stopping (${signal}) — the engine finishes its step and writes a checkpoint (Ctrl-C again to kill it)\n`);
+      signalGroup(signal);
     } else {
       signalGroup("SIGKILL");
     }
   };
+  const onSigint = onSignal("SIGINT");
+  const onSigterm = onSignal("SIGTERM");
   // The engine leads its own process group (torchrun workers included): signal all of it.
   const signalGroup = (signal: NodeJS.Signals) => {
     try {
@@ -70,23 +77,30 @@ export async function runEngine(options: EngineRunOptions): Promise<EngineRunRes
   const killOnExit = () => {
     if (child.exitCode === null) signalGroup("SIGKILL");
   };
-  // While the engine runs, Ctrl-C belongs to it: set aside the CLI's exit-on-Ctrl-C handler.
+  // While the engine runs, Ctrl-C and SIGTERM belong to it: set aside the CLI's exit handlers.
   const previous = process.listeners("SIGINT");
+  const previousTerm = process.listeners("SIGTERM");
   process.removeAllListeners("SIGINT");
+  process.removeAllListeners("SIGTERM");
   process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigterm);
   process.on("exit", killOnExit);
   const onAbort = () => signalGroup("SIGKILL");
   options.signal?.addEventListener("abort", onAbort, { once: true });
 
   const stdout = createInterface({ input: child.stdout });
   stdout.on("line", (line) => {
-    const event = parseEvent(line);
-    if (!event) {
+    const parsed = parseLine(line);
+    if (parsed.kind === "invalid") {
+      process.stderr.write(`kielo: the engine sent a "${parsed.type}" event this kielo does not understand (${parsed.problem}); is the engine from another kielo version?\n`);
+    }
+    if (parsed.kind !== "event") {
       options.onOutput?.(line);
       return;
     }
-    if (event.type === "error") result.error = event as ErrorEvent;
-    if (event.type === "done") result.done = event as DoneEvent;
+    const event = parsed.event;
+    if (event.type === "error") result.error = event;
+    if (event.type === "done") result.done = event;
     options.onEvent?.(event);
   });
   const stderr = createInterface({ input: child.stderr });
@@ -109,9 +123,11 @@ export async function runEngine(options: EngineRunOptions): Promise<EngineRunRes
     });
   } finally {
     process.removeListener("SIGINT", onSigint);
+    process.removeListener("SIGTERM", onSigterm);
     process.removeListener("exit", killOnExit);
     options.signal?.removeEventListener("abort", onAbort);
     for (const listener of previous) process.on("SIGINT", listener as () => void);
+    for (const listener of previousTerm) process.on("SIGTERM", listener as () => void);
   }
   return result;
 }

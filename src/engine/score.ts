@@ -3,9 +3,9 @@
  * classifier's label probabilities, or a mean-pooled, L2-normalised embedding. TypeScript
  * tokenises; the engine runs the model in batches.
  */
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { makeTempDir } from "../util/atomic.ts";
 import { KieloError } from "../util/errors.ts";
 import { hintFor } from "./events.ts";
 import type { PythonChoice } from "./python.ts";
@@ -29,7 +29,7 @@ export async function engineScore(
   options: EngineScoreOptions,
 ): Promise<EngineScoreResult[]> {
   if (sequences.length === 0) return [];
-  const dir = await mkdtemp(join(tmpdir(), "kielo-score-"));
+  const { dir, remove } = await makeTempDir("score");
   try {
     const input = join(dir, "requests.jsonl");
     const output = join(dir, "results.jsonl");
@@ -43,8 +43,7 @@ export async function engineScore(
       args,
       passStderr: false,
       onEvent: (event) => {
-        const { done, total } = event as { done?: unknown; total?: unknown };
-        if (event.type === "progress" && typeof done === "number" && typeof total === "number") options.onProgress?.(done, total);
+        if (event.type === "progress" && event.done !== undefined && event.total !== undefined) options.onProgress?.(event.done, event.total);
       },
     });
     if (result.error) {
@@ -65,6 +64,6 @@ export async function engineScore(
     }
     return out;
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await remove();
   }
 }

@@ -31,7 +31,7 @@ export interface EngineBackendOptions {
 
 export async function createEngineBackend(options: EngineBackendOptions): Promise<GenerationBackend> {
   const modelDir = resolve(options.modelDir);
-  const tokenizer = loadTokenizer(modelDir).tokenizer;
+  const tokenizer = loadTokenizer(modelDir, "--model folder").tokenizer;
   const python = findPython(options.python);
 
   async function runChunk(chunk: { key: string; prompt: string }[], signal?: AbortSignal): Promise<GenerationResult[]> {

@@ -82,6 +82,7 @@ async function scan(path: string): Promise<ScannedFile> {
     lines.push(line);
     langs.push(record.lang);
   }
+  if (ids.length === 0) throw new KieloError(`${path} holds no records`, { hint: "Check that it is the file you meant." });
   return { source: { path: resolve(path), sha256: await sha256File(path), rows: ids.length }, ids, lines, langs };
 }
 

@@ -6,53 +6,50 @@
  * (transformers' `return_assistant_tokens_mask` also counts a token straddling the start; in the
  * templates kielo knows the span starts right after a special token or a newline, where no token
  * straddles.) Byte-fallback pieces of one character share its offsets and are treated alike.
+ * Characters covered by no token (dropped by a normalizer) simply start no token.
  *
  * `tokenizers` reports offsets in Unicode code points (like Python), JS strings index UTF-16 code
  * units: indices are converted where the text has surrogate pairs.
  */
-import type { Encoding } from "tokenizers";
 import type { CharSpan } from "../chat/message-spans.ts";
 
-const SURROGATE = /[\uD800-\uDFFF]/;
-
-/** Code-point index of a UTF-16 index (counts low surrogates before it). */
-function codePointIndex(text: string, utf16Index: number): number {
+/** UTF-16 indices → code-point indices, for sorted-or-not indices, in one pass over the text. */
+function toCodePoints(text: string, indices: readonly number[]): number[] {
+  const order = indices.map((_, i) => i).sort((a, b) => indices[a]! - indices[b]!);
+  const out = new Array<number>(indices.length);
   let lows = 0;
-  for (let i = 0; i < utf16Index; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0xdc00 && c <= 0xdfff) lows++;
+  let at = 0;
+  for (const i of order) {
+    const target = indices[i]!;
+    for (; at < target; at++) {
+      const c = text.charCodeAt(at);
+      if (c >= 0xdc00 && c <= 0xdfff) lows++;
+    }
+    out[i] = target - lows;
   }
-  return utf16Index - lows;
+  return out;
 }
 
-/** Index of the first token that starts at or after code point `c` (`tokenCount` if none). */
-function firstTokenFrom(encoding: Encoding, c: number, charCount: number, tokenCount: number): number {
-  let pos = c;
-  let t: number | null = null;
-  // Characters covered by no token (dropped by a normalizer) are skipped.
-  while (pos < charCount && (t = encoding.charToToken(pos)) === null) pos++;
-  if (t === null) return tokenCount;
-  const startOf = (i: number): number => encoding.tokenToChars(i)?.[0] ?? -1;
-  if (startOf(t) < c) {
-    while (t < tokenCount && startOf(t) < c) t++;
-  } else {
-    while (t > 0 && startOf(t - 1) >= c) t--;
+/** Index of the first token whose start is at or after code point `c` (`starts.length` if none). */
+function firstTokenFrom(starts: Uint32Array, c: number): number {
+  let lo = 0;
+  let hi = starts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (starts[mid]! < c) lo = mid + 1;
+    else hi = mid;
   }
-  return t;
+  return lo;
 }
 
 /**
- * Set `flags[i] = 1` for every token i of `encoding` (of `text`) that starts inside one of `spans`.
+ * Set `flags[i] = 1` for every token i that starts inside one of `spans` (UTF-16 indices into
+ * `text`); `starts` are the tokens' code-point start offsets, in order.
  */
-export function markSpanTokens(encoding: Encoding, text: string, spans: readonly CharSpan[], flags: Uint8Array): void {
+export function markSpanTokens(starts: Uint32Array, text: string, spans: readonly CharSpan[], flags: Uint8Array): void {
   if (spans.length === 0) return;
-  const tokenCount = flags.length;
-  const wide = SURROGATE.test(text);
-  const toChar = (i: number): number => (wide ? codePointIndex(text, i) : i);
-  const charCount = toChar(text.length);
-  for (const span of spans) {
-    const from = firstTokenFrom(encoding, toChar(span.start), charCount, tokenCount);
-    const to = firstTokenFrom(encoding, toChar(span.end), charCount, tokenCount);
-    flags.fill(1, from, to);
+  const bounds = toCodePoints(text, spans.flatMap((span) => [span.start, span.end]));
+  for (let s = 0; s < spans.length; s++) {
+    flags.fill(1, firstTokenFrom(starts, bounds[2 * s]!), firstTokenFrom(starts, bounds[2 * s + 1]!));
   }
 }

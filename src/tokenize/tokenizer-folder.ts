@@ -4,7 +4,7 @@
  * code that backs transformers' fast tokenizers, so token ids equal Python's.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { Tokenizer } from "tokenizers";
@@ -29,9 +29,14 @@ export interface LoadedTokenizer {
   readonly chatTemplateSource: string | undefined;
 }
 
-export function loadTokenizer(folder: string): LoadedTokenizer {
+/**
+ * `what` names the folder in messages as the user gave it: `tokenizer folder` (--tokenizer), or
+ * `--model folder` where a model folder's tokenizer is loaded.
+ */
+export function loadTokenizer(folder: string, what = "tokenizer folder"): LoadedTokenizer {
   const dir = resolve(folder);
-  if (!existsSync(dir)) throw new KieloError(`tokenizer folder ${dir} does not exist`);
+  if (!existsSync(dir)) throw new KieloError(`${what} ${dir} does not exist`);
+  if (!statSync(dir).isDirectory()) throw new KieloError(`${what} ${dir} is a file, not a folder`);
   const jsonPath = join(dir, "tokenizer.json");
   const gzPath = `${jsonPath}.gz`;
   let bytes: Buffer;
@@ -43,13 +48,13 @@ export function loadTokenizer(folder: string): LoadedTokenizer {
       throw new KieloError(`${gzPath}: not a valid gzip file (${(error as Error).message})`);
     }
   } else {
-    throw new KieloError(`tokenizer folder ${dir} has no tokenizer.json (nor tokenizer.json.gz)`, {
+    throw new KieloError(`${what} ${dir} has no tokenizer.json (nor tokenizer.json.gz)`, {
       hint: "Point --tokenizer at a Hugging Face model or tokenizer folder that contains tokenizer.json and tokenizer_config.json.",
     });
   }
   const configPath = join(dir, "tokenizer_config.json");
   if (!existsSync(configPath)) {
-    throw new KieloError(`tokenizer folder ${dir} has no tokenizer_config.json`, {
+    throw new KieloError(`${what} ${dir} has no tokenizer_config.json`, {
       hint: "It names the special tokens (bos, eos, pad) and holds the chat template; copy it from the model's repository.",
     });
   }

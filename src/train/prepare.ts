@@ -8,18 +8,18 @@
  * `force`.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { compileFolder, hashFile } from "../compile/compile-folder.ts";
+import { compileFolder, hashFile, hashFiles } from "../compile/compile-folder.ts";
 import { openCompiled, sequenceLengths } from "../compile/read-compiled.ts";
-import { readRecords } from "../data/records-file.ts";
+import { readRecords, type RecordLine } from "../data/records-file.ts";
 import { loadTokenizer } from "../tokenize/tokenizer-folder.ts";
-import { writeDirAtomic, writeFileAtomic } from "../util/atomic.ts";
+import { writeDirAtomic } from "../util/atomic.ts";
 import { KieloError } from "../util/errors.ts";
 import { seededPermutation } from "../util/random.ts";
 import { batchLayout, buildJobSpec, readAdapterConfig, type JobSpec } from "./job.ts";
-import type { Recipe } from "./recipe.ts";
+import { trainFiles, type Recipe } from "./recipe.ts";
 import { buildSchedule, encodeSchedule } from "./schedule.ts";
 
 export interface PrepareOptions {
@@ -52,7 +52,8 @@ export async function prepareJob(options: PrepareOptions): Promise<PreparedJob> 
   const { recipe } = options;
   const jobDir = resolve(options.jobDir);
   const log = options.log ?? (() => {});
-  const train = await hashFile(recipe.data.train);
+  checkRecipeInputs(recipe, options.recipePath);
+  const train = await hashFiles(trainFiles(recipe));
   const evalHash = recipe.data.eval ? await hashFile(recipe.data.eval) : null;
   const identity = jobIdentity(options, train.sha256, evalHash?.sha256 ?? null);
 
@@ -73,7 +74,7 @@ export async function prepareJob(options: PrepareOptions): Promise<PreparedJob> 
   const initAdapter = recipe.init_adapter ? readAdapterConfig(recipe.init_adapter) : undefined;
   let spec: JobSpec | undefined;
   await writeDirAtomic(jobDir, async (dir) => {
-    const sources = await evaluationSplit(recipe, join(dir, "data", "source"));
+    const sources = await evaluationSplit(recipe);
     const tokenizer = loadTokenizer(recipe.model);
     const compileOptions = {
       template: recipe.data.template,
@@ -83,22 +84,33 @@ export async function prepareJob(options: PrepareOptions): Promise<PreparedJob> 
       pack: recipe.data.packing === false ? null : recipe.data.packing,
       force: true,
     } as const;
-    log(`compiling ${sources.train}`);
-    const trainResult = await compileFolder(sources.train, tokenizer, join(dir, "data", "train"), compileOptions);
+    const several = trainFiles(recipe).length > 1;
+    log(`compiling ${sources.train.label}`);
+    const trainResult = await compileFolder(sources.train.label, tokenizer, join(dir, "data", "train"), {
+      ...compileOptions,
+      records: sources.train.records,
+      sourceSha256: train.sha256,
+      fileInRows: several,
+    });
     const expectedKind = recipe.method === "dpo" ? "preference" : "sft";
     if (trainResult.manifest.kind !== expectedKind) {
       throw new KieloError(
-        `${recipe.data.train} holds ${trainResult.manifest.kind === "sft" ? "conversations" : "preference pairs"}, ` +
+        `${sources.train.label} holds ${trainResult.manifest.kind === "sft" ? "conversations" : "preference pairs"}, ` +
           `but a ${recipe.method.toUpperCase()} recipe needs ${expectedKind === "sft" ? "conversations" : "preference pairs"}`,
       );
     }
     if (sources.eval) {
-      log(`compiling ${sources.eval}`);
-      await compileFolder(sources.eval, tokenizer, join(dir, "data", "eval"), compileOptions);
+      log(`compiling ${sources.eval.label}`);
+      await compileFolder(sources.eval.label, tokenizer, join(dir, "data", "eval"), {
+        ...compileOptions,
+        records: sources.eval.records,
+        sourceSha256: evalHash?.sha256 ?? train.sha256,
+        fileInRows: several && recipe.data.eval === undefined,
+      });
     }
     const compiled = openCompiled(join(dir, "data", "train"));
     const lengths = sequenceLengths(compiled);
-    if (lengths.length === 0) throw new KieloError(`${recipe.data.train}: no rows left to train on after compiling`);
+    if (lengths.length === 0) throw new KieloError(`${sources.train.label}: no rows left to train on after compiling`);
     const schedule = buildSchedule({
       sequences: lengths.length,
       lengths,
@@ -130,26 +142,76 @@ export async function prepareJob(options: PrepareOptions): Promise<PreparedJob> 
   return { jobDir, spec: spec!, status: "created" };
 }
 
+/** Records to compile: read lazily, each naming its own file and line (errors point at the user's files). */
+interface RecordSource {
+  label: string;
+  records: () => AsyncIterable<RecordLine>;
+}
+
+async function* readAll(files: readonly string[], keep?: (index: number) => boolean): AsyncGenerator<RecordLine> {
+  let index = 0;
+  for (const file of files) {
+    for await (const entry of readRecords(file)) {
+      if (keep === undefined || keep(index)) yield entry;
+      index += 1;
+    }
+  }
+}
+
 /**
- * Train and eval record files. With `eval_fraction`, a seeded share of the training records is held
- * out (the same seed holds out the same rows) and both parts are written into the job folder.
+ * Train and eval records. With `eval_fraction`, a seeded share of the training records is held out
+ * (the same seed holds out the same rows); both parts are read from the recipe's own files, so an
+ * error in a record names its file and line.
  */
-async function evaluationSplit(recipe: Recipe, dir: string): Promise<{ train: string; eval: string | null }> {
+async function evaluationSplit(recipe: Recipe): Promise<{ train: RecordSource; eval: RecordSource | null }> {
+  const files = trainFiles(recipe);
+  const label = files.join(" + ");
   const fraction = recipe.data.eval_fraction;
-  if (recipe.data.eval || fraction === 0) return { train: recipe.data.train, eval: recipe.data.eval ?? null };
-  const lines: string[] = [];
-  for await (const { record } of readRecords(recipe.data.train)) lines.push(JSON.stringify(record));
-  const held = Math.round(lines.length * fraction);
-  if (held === 0 || held === lines.length) {
+  const evalFile = recipe.data.eval;
+  if (evalFile || fraction === 0) {
+    return {
+      train: { label, records: () => readAll(files) },
+      eval: evalFile ? { label: evalFile, records: () => readAll([evalFile]) } : null,
+    };
+  }
+  let count = 0;
+  for await (const _ of readAll(files)) count += 1;
+  const held = Math.round(count * fraction);
+  if (held === 0 || held === count) {
     throw new KieloError(
-      `data.eval_fraction ${fraction} of ${lines.length} records holds out ${held}: choose a fraction that leaves rows on both sides`,
+      `data.eval_fraction ${fraction} of ${count} records holds out ${held}: choose a fraction that leaves rows on both sides`,
     );
   }
-  const evalRows = new Set(seededPermutation(lines.length, recipe.training.seed).slice(0, held));
-  await mkdir(dir, { recursive: true });
-  const train = join(dir, "train.jsonl");
-  const evalPath = join(dir, "eval.jsonl");
-  await writeFileAtomic(train, lines.filter((_, i) => !evalRows.has(i)).map((l) => `${l}\n`).join(""));
-  await writeFileAtomic(evalPath, lines.filter((_, i) => evalRows.has(i)).map((l) => `${l}\n`).join(""));
-  return { train, eval: evalPath };
+  const evalRows = new Set(seededPermutation(count, recipe.training.seed).slice(0, held));
+  return {
+    train: { label, records: () => readAll(files, (i) => !evalRows.has(i)) },
+    eval: { label: `${label} (held out: data.eval_fraction ${fraction})`, records: () => readAll(files, (i) => evalRows.has(i)) },
+  };
+}
+
+/**
+ * The files a recipe names exist and are what they should be, checked before anything is compiled,
+ * with the recipe field in the message (a missing model is not "a tokenizer folder").
+ */
+function checkRecipeInputs(recipe: Recipe, recipePath: string): void {
+  const problem = (field: string, path: string, what: string, hint: string): KieloError =>
+    new KieloError(`${recipePath}: ${field}: ${path} ${what}`, { hint });
+  const kind = (path: string): "missing" | "file" | "folder" => (!existsSync(path) ? "missing" : statSync(path).isDirectory() ? "folder" : "file");
+  const modelHint = "`model:` is a local Hugging Face model folder (config.json, *.safetensors, tokenizer.json); paths are relative to the recipe file.";
+  const model = kind(recipe.model);
+  if (model === "missing") throw problem("model", recipe.model, "does not exist", modelHint);
+  if (model === "file") throw problem("model", recipe.model, "is a file, not a model folder", modelHint);
+  if (!existsSync(join(recipe.model, "config.json"))) throw problem("model", recipe.model, "holds no config.json: it is not a Hugging Face model folder", modelHint);
+  const dataHint = "Records are JSONL files written by `kielo data convert`; paths are relative to the recipe file.";
+  const trainField = typeof recipe.data.train === "string" ? () => "data.train" : (i: number) => `data.train[${i}]`;
+  trainFiles(recipe).forEach((file, i) => {
+    const k = kind(file);
+    if (k !== "file") throw problem(trainField(i), file, k === "missing" ? "does not exist" : "is a folder, not a records file", dataHint);
+  });
+  if (recipe.data.eval !== undefined && kind(recipe.data.eval) !== "file") {
+    throw problem("data.eval", recipe.data.eval, kind(recipe.data.eval) === "missing" ? "does not exist" : "is a folder, not a records file", dataHint);
+  }
+  if (recipe.init_adapter !== undefined && kind(recipe.init_adapter) !== "folder") {
+    throw problem("init_adapter", recipe.init_adapter, "does not exist", "Point init_adapter at the model/ folder of a LoRA or QLoRA run.");
+  }
 }

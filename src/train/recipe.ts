@@ -7,16 +7,18 @@
  */
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { parse as parseYaml, YAMLParseError } from "yaml";
+import { LineCounter, parseDocument, YAMLParseError, type Document } from "yaml";
 import { z } from "zod";
 import { KieloError } from "../util/errors.ts";
+import { didYouMean } from "../util/suggest.ts";
+import { applyOverrides, parseOverride, type Override } from "./overrides.ts";
 
 const positiveInt = z.number().int().positive();
 
 export const DataSchema = z
   .object({
-    /** Canonical records (JSONL) to train on. */
-    train: z.string(),
+    /** Canonical records (JSONL) to train on: a file, or a list of files taken in order. */
+    train: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
     /** Held-out records for evaluation loss; or use `eval_fraction`. */
     eval: z.string().optional(),
     /** Fraction of `train` held out for evaluation when `eval` is not given (seeded). */
@@ -55,7 +57,8 @@ export const AdapterSchema = z
 
 export const TrainingSchema = z
   .object({
-    epochs: z.number().positive().default(1),
+    /** Whole passes over the data (the schedule shuffles once per epoch). */
+    epochs: z.number().int("must be a whole number of epochs (1, 2, 3 …)").positive().default(1),
     /** Sequences per micro-batch on one device. */
     micro_batch_size: positiveInt.default(1),
     /** Sequences per optimizer step over all devices; default micro_batch_size × gpus (no accumulation). */
@@ -126,28 +129,85 @@ export const RecipeSchema = z
 
 export type Recipe = z.infer<typeof RecipeSchema>;
 
-/** Read, validate and resolve a recipe file. */
-export async function loadRecipe(path: string): Promise<Recipe> {
+/** The training record files of a recipe, in order (`data.train` is one file or a list). */
+export function trainFiles(recipe: Recipe): string[] {
+  return typeof recipe.data.train === "string" ? [recipe.data.train] : recipe.data.train;
+}
+
+/**
+ * Read, validate and resolve a recipe file. `overrides` (`--set training.lr=1e-4`) replace values
+ * of the file before it is validated, so they are checked by the same schema.
+ */
+export async function loadRecipe(path: string, overrides: readonly string[] = []): Promise<Recipe> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch (error) {
     throw new KieloError(`cannot read recipe ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`);
   }
-  let raw: unknown;
-  try {
-    raw = parseYaml(text);
-  } catch (error) {
-    const where = error instanceof YAMLParseError && error.linePos ? `:${error.linePos[0].line}` : "";
-    throw new KieloError(`${path}${where}: invalid YAML: ${(error as Error).message.split("\n")[0]}`);
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const yamlError = doc.errors[0];
+  if (yamlError !== undefined) {
+    const where = yamlError instanceof YAMLParseError ? `:${lines.linePos(yamlError.pos[0]).line}` : "";
+    throw new KieloError(`${path}${where}: invalid YAML: ${yamlError.message.split("\n")[0]}`);
   }
-  return parseRecipe(raw, path);
+  const parsed = overrides.map((o) => parseOverride(o));
+  const raw = applyOverrides(doc.toJS() as unknown, parsed);
+  return parseRecipe(raw, path, { doc, lines, overrides: parsed });
 }
 
-export function parseRecipe(raw: unknown, path: string): Recipe {
+/** Where a recipe's values came from, for error messages: YAML line numbers and --set options. */
+export interface RecipeSource {
+  doc?: Document;
+  lines?: LineCounter;
+  overrides?: readonly Override[];
+}
+
+function describeIssue(issue: z.core.$ZodIssue, path: string, source: RecipeSource): string {
+  const keyPath = issue.path.map(String);
+  const field = keyPath.join(".");
+  const override = source.overrides?.find((o) => o.path.join(".") === field || (issue.code === "unrecognized_keys" && o.path.slice(0, -1).join(".") === field));
+  const lineOf = (p: readonly string[]): string => {
+    const node = source.doc?.getIn(p, true) as { range?: [number, number, number] } | undefined;
+    const offset = node?.range?.[0];
+    return offset === undefined || source.lines === undefined ? "" : `${path}:${source.lines.linePos(offset).line}: `;
+  };
+  if (issue.code === "unrecognized_keys") {
+    const known = keysAt(keyPath);
+    return issue.keys
+      .map((key) => {
+        const name = [...keyPath, key].join(".");
+        const set = source.overrides?.find((o) => o.path.join(".") === name);
+        return `  ${set !== undefined ? `--set ${set.text}: ` : lineOf([...keyPath, key])}${name}: unknown field${didYouMean(key, known)}`;
+      })
+      .join("\n");
+  }
+  const message = issue.code === "invalid_type" && /received undefined$/.test(issue.message) ? "required, but missing" : issue.message;
+  const where = override !== undefined ? `--set ${override.text}: ` : lineOf(keyPath);
+  return `  ${where}${field || "(top level)"}: ${message}`;
+}
+
+/** The field names a recipe accepts at `path` (for "did you mean"). */
+function keysAt(path: readonly string[]): string[] {
+  let schema: unknown = RecipeSchema;
+  for (const key of [...path, null]) {
+    // Look through defaults, optionals and nullables to the object inside.
+    while (schema !== null && typeof schema === "object" && typeof (schema as { unwrap?: unknown }).unwrap === "function" && !("shape" in schema)) {
+      schema = (schema as { unwrap: () => unknown }).unwrap();
+    }
+    const shape = (schema as { shape?: Record<string, unknown> } | null)?.shape;
+    if (shape === undefined) return [];
+    if (key === null) return Object.keys(shape);
+    schema = shape[key];
+  }
+  return [];
+}
+
+export function parseRecipe(raw: unknown, path: string, source: RecipeSource = {}): Recipe {
   const parsed = RecipeSchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join(".") || "(top level)"}: ${issue.message}`);
+    const problems = parsed.error.issues.map((issue) => describeIssue(issue, path, source));
     throw new KieloError(`${path}: invalid recipe:\n${problems.join("\n")}`, {
       hint: "See recipes/ for complete examples and README § kielo train for every field.",
     });
@@ -169,7 +229,7 @@ export function parseRecipe(raw: unknown, path: string): Recipe {
   const base = dirname(resolve(path));
   const at = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
   recipe.model = at(recipe.model);
-  recipe.data.train = at(recipe.data.train);
+  recipe.data.train = typeof recipe.data.train === "string" ? at(recipe.data.train) : recipe.data.train.map(at);
   if (recipe.data.eval) recipe.data.eval = at(recipe.data.eval);
   if (recipe.init_adapter) recipe.init_adapter = at(recipe.init_adapter);
   if (recipe.output) recipe.output = at(recipe.output);

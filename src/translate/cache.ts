@@ -6,6 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Store } from "../store/db.ts";
+import { getTranslation, putTranslation } from "../store/translations.ts";
 import type { FinishReason } from "../generate/types.ts";
 
 export interface CachedSegment {
@@ -49,31 +50,12 @@ export class TranslationCache {
   }
 
   get(sourceHash: string): CachedSegment | undefined {
-    const row = this.db
-      .prepare(
-        "SELECT target_text, finish_reason FROM translations WHERE source_hash = ? AND model = ? AND prompt_version = ? AND decoding_hash = ?",
-      )
-      .get(sourceHash, this.key.model, this.key.promptVersion, this.key.decodingHash) as
-      | { target_text: string; finish_reason: string | null }
-      | undefined;
+    const row = getTranslation(this.db, sourceHash, this.key);
     if (row === undefined) return undefined;
     return { target: row.target_text, finishReason: (row.finish_reason ?? "stop") as FinishReason };
   }
 
   put(sourceHash: string, sourceText: string, segment: CachedSegment): void {
-    this.db
-      .prepare(
-        `INSERT OR REPLACE INTO translations (source_hash, model, prompt_version, decoding_hash, source_text, target_text, finish_reason)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        sourceHash,
-        this.key.model,
-        this.key.promptVersion,
-        this.key.decodingHash,
-        sourceText,
-        segment.target,
-        segment.finishReason,
-      );
+    putTranslation(this.db, sourceHash, this.key, { sourceText, targetText: segment.target, finishReason: segment.finishReason });
   }
 }

@@ -97,10 +97,15 @@ test("truncation: drop (default), keep-start, keep-end; the first kept token is 
   assert.equal(kept.trained[0], 0);
   assert.ok(kept.trained.slice(1).every((t) => t === 1));
 
-  // keep-start that cuts off the whole reply leaves nothing trained: dropped and counted.
-  const promptOnly = await compileAndOpen(records, "qwen3", { policy: "assistant", maxLength: 8, truncation: "keep-start" });
-  assert.equal(promptOnly.manifest.dropped["no-trained-tokens"], 2);
-  assert.equal(promptOnly.manifest.rows_out, 0);
+  // keep-start that cuts off the whole reply leaves nothing trained: dropped and counted; with
+  // every row dropped, nothing is written and the error says why.
+  const out = join(tempDir(), "compiled");
+  await assert.rejects(
+    compileFolder(records, tokenizer("qwen3"), out, { ...defaults, policy: "assistant", maxLength: 8, truncation: "keep-start" }),
+    (error: unknown) => error instanceof KieloError && /all 2 rows were dropped \(no-trained-tokens 2\); nothing written/.test(error.message),
+  );
+  assert.equal(existsSync(out), false);
+  assert.deepEqual(readdirSync(dirname(out)), []);
 });
 
 test("preference pairs: documents in twos, prompt masked, reply (with <|im_end|>\\n) trained, prompt tokens a prefix", async () => {
@@ -151,9 +156,10 @@ test("pairs whose rendered prompt is not a prefix (as text, or as tokens) are dr
     dir,
   );
   for (const template of [textTemplate, tokenTemplate]) {
-    const data = await compileAndOpen(records, "qwen3", { template: `file:${template}` });
-    assert.deepEqual(data.manifest.dropped, { "prompt-not-prefix": 1 });
-    assert.equal(data.manifest.rows_out, 0);
+    await assert.rejects(
+      compileAndOpen(records, "qwen3", { template: `file:${template}` }),
+      (error: unknown) => error instanceof KieloError && /all 1 rows were dropped \(prompt-not-prefix 1\)/.test(error.message),
+    );
   }
 });
 

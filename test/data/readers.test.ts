@@ -45,7 +45,7 @@ describe("readRows: JSONL", () => {
   });
 
   test("a missing file is a KieloError, not a crash", async () => {
-    await assert.rejects(collect(readRows(join(tmp.dir, "nope.jsonl"))), (error: Error) => error instanceof KieloError && /ENOENT/.test(error.message));
+    await assert.rejects(collect(readRows(join(tmp.dir, "nope.jsonl"))), (error: Error) => error instanceof KieloError && /nope\.jsonl: no such file or folder/.test(error.message));
   });
 
   test("a broken gzip file is a KieloError naming the file", async () => {

@@ -48,7 +48,7 @@ test("errors name the recipe file and every bad field", () => {
   );
   assert.throws(
     () => parseRecipe({ method: "sft", model: "m", data: { train: "t" }, training: { lr: 1e-4, learning_rate: 1 } }, "r.yaml"),
-    /training: Unrecognized key.*learning_rate/,
+    /training\.learning_rate: unknown field/,
   );
 });
 

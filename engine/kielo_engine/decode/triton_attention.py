@@ -55,7 +55,7 @@ def _attend_block(q, k_base, v_base, start, length, stride_kt, d, d_ok, scale, r
 
 @triton.jit
 def _decode_attention_kernel(
-    Q, K, V, O, POSITIONS,
+    Q, K, V, O, POSITIONS,  # noqa: E741 — attention's own names (Q, K, V, O)
     stride_qb, stride_qh,
     stride_kb, stride_kh, stride_kt,
     stride_ob, stride_oh,

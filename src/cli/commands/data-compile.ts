@@ -1,13 +1,14 @@
 /** `kielo data compile`: records → the exact tokens and trained flags a model will be trained on. */
-import { InvalidArgumentError, Option, type Command } from "commander";
+import { Option, type Command } from "commander";
 import { TEMPLATE_SPEC_HELP } from "../../chat/chat-template.ts";
-import { compileFolder, hashFile } from "../../compile/compile-folder.ts";
+import { compileFolder, hashFile, MAX_LENGTH, MAX_PACK } from "../../compile/compile-folder.ts";
 import { POLICIES, type Manifest, type Policy } from "../../compile/manifest.ts";
 import { TRUNCATIONS, type Truncation } from "../../compile/truncate.ts";
 import { openStore } from "../../store/db.ts";
 import { finishRun, startRun } from "../../store/runs.ts";
 import { loadTokenizer } from "../../tokenize/tokenizer-folder.ts";
 import { formatRate, Progress } from "../../util/progress.ts";
+import { numberArg } from "../options.ts";
 
 interface CompileFlags {
   tokenizer: string;
@@ -19,12 +20,6 @@ interface CompileFlags {
   pack?: number;
   force?: boolean;
   quiet?: boolean;
-}
-
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 2) throw new InvalidArgumentError("expected an integer ≥ 2");
-  return n;
 }
 
 export function registerDataCompile(data: Command): void {
@@ -46,13 +41,13 @@ export function registerDataCompile(data: Command): void {
         .choices(POLICIES)
         .default("all"),
     )
-    .option("--max-length <n>", "longest document in tokens (default: none, or the pack size)", positiveInteger)
+    .option("--max-length <n>", "longest document in tokens (default: none, or the pack size)", numberArg("--max-length", { integer: true, min: 2, max: MAX_LENGTH }))
     .addOption(
       new Option("--truncation <how>", "documents longer than --max-length: drop them (counted), keep-start or keep-end")
         .choices(TRUNCATIONS)
         .default("drop"),
     )
-    .option("--pack <n>", "pack documents into sequences of n tokens (best-fit decreasing; conversations only)", positiveInteger)
+    .option("--pack <n>", "pack documents into sequences of n tokens (best-fit decreasing; conversations only)", numberArg("--pack", { integer: true, min: 2, max: MAX_PACK }))
     .option("--force", "replace an output folder that holds a different compile")
     .option("--quiet", "no progress output")
     .action(async (records: string, flags: CompileFlags) => {

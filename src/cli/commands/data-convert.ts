@@ -5,6 +5,7 @@ import { convertFile, formatConvertSummary } from "../../data/convert.ts";
 import { INPUT_FORMATS, type InputFormat } from "../../data/readers/index.ts";
 import { openStore } from "../../store/db.ts";
 import { finishRun, startRun } from "../../store/runs.ts";
+import { numberArg } from "../options.ts";
 
 interface ConvertFlags {
   format: string;
@@ -17,12 +18,6 @@ interface ConvertFlags {
   idPrefix?: string;
   force?: boolean;
   quiet?: boolean;
-}
-
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a positive integer");
-  return n;
 }
 
 function columnMapping(value: string, previous: Record<string, string>): Record<string, string> {
@@ -42,7 +37,7 @@ export function registerDataConvert(data: Command): void {
     .addOption(new Option("--input-format <kind>", "read the input as this file type instead of guessing from its extension").choices(INPUT_FORMATS))
     .option("--lang <code>", "language of the records (en, fi, hi …); also picks <field>_<code> columns where the source has them (dolly: instruction_fi …, oasst: text_en …)")
     .option("--pairs", "emit preference pairs (oasst: ranked sibling replies) instead of conversations")
-    .option("--limit <n>", "stop after n output records", positiveInteger)
+    .option("--limit <n>", "stop after n output records", numberArg("--limit", { integer: true, min: 1 }))
     .option("--column <field=column>", "read a field from a differently named column (repeatable), e.g. --column question=query", columnMapping, {})
     .option("--id-prefix <prefix>", "prepend <prefix>- to every record id (keeps ids unique when combining files)")
     .option("--force", "replace --out if it exists")

@@ -1,9 +1,10 @@
 /** `kielo data inspect`: see exactly what will be trained — decoded documents with trained tokens marked, and statistics. */
-import { InvalidArgumentError, type Command } from "commander";
+import type { Command } from "commander";
 import { documentView, statsView, type MarkStyle } from "../../compile/inspect-view.ts";
 import { openCompiled } from "../../compile/read-compiled.ts";
 import { loadTokenizer } from "../../tokenize/tokenizer-folder.ts";
 import { KieloError } from "../../util/errors.ts";
+import { numberArg } from "../options.ts";
 
 interface InspectFlags {
   row?: number;
@@ -11,12 +12,6 @@ interface InspectFlags {
   stats?: boolean;
   tokenizer?: string;
   color?: boolean;
-}
-
-function documentIndex(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("expected a document number ≥ 0");
-  return n;
 }
 
 export function registerDataInspect(data: Command): void {
@@ -27,7 +22,7 @@ export function registerDataInspect(data: Command): void {
         "[[trained]] when piped; masked text dim or plain; special tokens literal), and summary statistics",
     )
     .argument("<compiled>", "a folder written by kielo data compile")
-    .option("--row <n>", "show document n (0-based, in stored order)", documentIndex)
+    .option("--row <n>", "show document n (0-based, in stored order)", numberArg("--row", { integer: true, min: 0 }))
     .option("--id <id>", "show the documents of the record with this id (a preference pair has two)")
     .option("--stats", "show summary statistics (the default when neither --row nor --id is given)")
     .option("--tokenizer <dir>", "tokenizer folder for decoding (default: the one recorded in the manifest; its hash must match)")

@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { toJsonl } from "../../data/jsonl.ts";
-import { addBackendOptions, backendFromOptions, type BackendCliOptions } from "../../generate/cli-options.ts";
+import { addBackendOptions, backendFromOptions, type BackendCliOptions } from "../backend-options.ts";
 import { DOCUMENT_KINDS } from "../../qa/documents.ts";
 import { RESAMPLE_TEMPERATURE, resampleDecoding } from "../../generate/resample.ts";
 import type { GenerationBackend } from "../../generate/types.ts";

@@ -15,6 +15,7 @@ import { MessageSchema, type Message } from "../../data/records.ts";
 import { GENERATE_BACKENDS, generateTokens, type GenerateBackend, type GenerateSummary } from "../../engine/generate.ts";
 import { findPython } from "../../engine/python.ts";
 import { openStore, transaction } from "../../store/db.ts";
+import { insertGenerations } from "../../store/generations.ts";
 import { finishRun, startRun } from "../../store/runs.ts";
 import { loadTokenizer, type LoadedTokenizer } from "../../tokenize/tokenizer-folder.ts";
 import { writeFileAtomic } from "../../util/atomic.ts";
@@ -102,8 +103,12 @@ async function generateCommand(options: GenerateOptions): Promise<void> {
     temperature: number(options.temperature, "--temperature", { min: 0 }),
     topP: number(options.topP, "--top-p", { min: 0, max: 1 }),
   };
-  const tokenizerDir = options.adapter && existsSync(join(options.adapter, "tokenizer.json")) ? options.adapter : options.model;
-  const tokenizer = loadTokenizer(tokenizerDir);
+  if (!existsSync(options.model)) throw new KieloError(`--model folder ${resolve(options.model)} does not exist`, { hint: "A Hugging Face model folder: config.json, *.safetensors, tokenizer.json." });
+  if (options.adapter !== undefined && !existsSync(join(options.adapter, "adapter_config.json"))) {
+    throw new KieloError(`--adapter ${resolve(options.adapter)} is not an adapter folder (no adapter_config.json)`, { hint: "Point it at the model/ folder of a LoRA or QLoRA run." });
+  }
+  const useAdapterTokenizer = options.adapter !== undefined && existsSync(join(options.adapter, "tokenizer.json"));
+  const tokenizer = loadTokenizer(useAdapterTokenizer ? options.adapter! : options.model, useAdapterTokenizer ? "--adapter folder" : "--model folder");
   const rows = await readPrompts(options.prompts, options.system);
   if (rows.length === 0) throw new KieloError(`${options.prompts} holds no prompts`);
 
@@ -148,10 +153,7 @@ async function generateCommand(options: GenerateOptions): Promise<void> {
     label: options.label ?? options.adapter ?? options.model,
     config: { ...options, model: resolve(options.model) },
   });
-  const insert = db.prepare("INSERT OR REPLACE INTO generations (run_id, prompt_key, prompt, response, meta_json) VALUES (?, ?, ?, ?, ?)");
-  transaction(db, () => {
-    for (const a of answers) insert.run(runId, a.key, a.prompt, a.response, JSON.stringify({ finish_reason: a.finish_reason }));
-  });
+  transaction(db, () => insertGenerations(db, runId, answers.map((a) => ({ key: a.key, prompt: a.prompt, response: a.response, meta: { finish_reason: a.finish_reason } }))));
   const truncated = answers.filter((a) => a.finish_reason === "length").length;
   finishRun(db, runId, "done", { prompts: answers.length, hit_max_new_tokens: truncated, backend: engine?.backend ?? null });
   const speed = engine?.tokensPerSecond !== undefined ? `, ${Math.round(engine.tokensPerSecond)} tokens/s` : "";
@@ -164,7 +166,7 @@ async function generateCommand(options: GenerateOptions): Promise<void> {
     const scorers = options.scorers ? buildScorers(readScorersConfig(options.scorers), db, { ...(options.python ? { python: options.python } : {}) }) : [];
     const scored = await evaluateTexts(
       answers.map((a) => ({ key: a.key, prompt: a.prompt, answer: a.response })),
-      { readabilityLang: options.readabilityLang, targetLang: options.lang, tokenizer: tokenizerDir, scorers, model: label, sourceRunId: runId, quiet: Boolean(options.quiet) },
+      { readabilityLang: options.readabilityLang, targetLang: options.lang, tokenizer: tokenizer.dir, scorers, model: label, sourceRunId: runId, quiet: Boolean(options.quiet) },
     );
     const stored = storeTextEval(db, scored, label, { generate_run: runId, readability_lang: options.readabilityLang, lang: options.lang ?? null, scorers: options.scorers ?? null });
     process.stdout.write(formatSummary(stored.summary));

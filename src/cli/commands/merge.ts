@@ -5,7 +5,8 @@ import type { Command } from "commander";
 import { hintFor } from "../../engine/events.ts";
 import { findPython } from "../../engine/python.ts";
 import { runEngine } from "../../engine/run.ts";
-import { KieloError } from "../../util/errors.ts";
+import { prepareFolderOutput } from "../../util/atomic.ts";
+import { interrupted, KieloError } from "../../util/errors.ts";
 
 interface MergeOptions {
   out: string;
@@ -38,10 +39,13 @@ export function registerMerge(program: Command): void {
       if (existsSync(options.out) && readdirNonEmpty(options.out)) {
         throw new KieloError(`${resolve(options.out)} exists and is not empty`, { hint: "Choose another --out." });
       }
+      // Also removes the temporary folder a merge killed outright left next to --out.
+      await prepareFolderOutput(resolve(options.out));
       const result = await runEngine({
         python: findPython(options.python),
         args: ["merge", "--base", resolve(base), "--adapter", adapterDir, "--out", resolve(options.out), "--dtype", options.dtype],
       });
+      if (result.stoppedBy !== undefined) throw interrupted(result.stoppedBy, "merge", "Run the same command again.");
       if (result.error) throw new KieloError(`merge failed: ${result.error.message}`, hintFor(result.error) ? { hint: hintFor(result.error)! } : {});
       if (result.exitCode !== 0) {
         throw new KieloError(`merge failed (exit code ${result.exitCode}): ${result.stderrTail.slice(-3).join("\n")}`);

@@ -1,9 +1,10 @@
 /** `kielo mix`: all base-language rows + a seeded, nested share of the added-language rows. */
-import { InvalidArgumentError, type Command } from "commander";
+import type { Command } from "commander";
 import { KieloError } from "../../util/errors.ts";
 import { manifestPathFor, writeMix, writeMixFamily, type MixManifest } from "../../mix/mix.ts";
 import { openStore } from "../../store/db.ts";
 import { finishRun, startRun } from "../../store/runs.ts";
+import { numberArg, numberListArg } from "../options.ts";
 
 interface MixFlags {
   base: string;
@@ -18,22 +19,6 @@ interface MixFlags {
   quiet?: boolean;
 }
 
-function number(value: string): number {
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got "${value}"`);
-  return n;
-}
-
-function seed(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError("expected a non-negative integer");
-  return n;
-}
-
-function numberList(value: string): number[] {
-  return value.split(",").map((part) => number(part.trim()));
-}
-
 export function registerMix(program: Command): void {
   program
     .command("mix")
@@ -44,10 +29,10 @@ export function registerMix(program: Command): void {
     )
     .requiredOption("--base <records.jsonl>", "records taken whole (e.g. the English data)")
     .requiredOption("--add <records.jsonl>", "records of which a fraction is added (e.g. the Finnish data)")
-    .requiredOption("--seed <n>", "seed of the permutation that picks the added records", seed)
-    .option("--fraction <f>", "share of the added records, 0 … 1 (0.1 = 10 %); with --out", number)
+    .requiredOption("--seed <n>", "seed of the permutation that picks the added records", numberArg("--seed", { integer: true, min: 0 }))
+    .option("--fraction <f>", "share of the added records, 0 … 1 (0.1 = 10 %); with --out", numberArg("--fraction"))
     .option("--out <file.jsonl>", "the mix (with --fraction)")
-    .option("--fractions <list>", "several shares at once, e.g. 0,0.1,0.2,0.4; with --out-dir and --name", numberList)
+    .option("--fractions <list>", "several shares at once, e.g. 0,0.1,0.2,0.4; with --out-dir and --name", numberListArg("--fractions"))
     .option("--out-dir <dir>", "folder for a family of mixes (with --fractions)")
     .option("--name <name>", "family name: files are <out-dir>/<name>-<pct>pct.jsonl (with --fractions)")
     .option("--force", "replace existing mixes")

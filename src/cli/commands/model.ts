@@ -11,6 +11,7 @@ import { hashFile } from "../../compile/compile-folder.ts";
 import { hintFor } from "../../engine/events.ts";
 import { findPython } from "../../engine/python.ts";
 import { runEngine } from "../../engine/run.ts";
+import { prepareFolderOutput } from "../../util/atomic.ts";
 import { KieloError } from "../../util/errors.ts";
 
 interface ImportOptions {
@@ -20,11 +21,6 @@ interface ImportOptions {
   force?: boolean;
   python?: string;
   quiet?: boolean;
-}
-
-interface SpecialToken {
-  id: number;
-  token: string;
 }
 
 export function registerModel(program: Command): void {
@@ -49,6 +45,7 @@ async function importCommand(file: string, options: ImportOptions): Promise<void
   if (existsSync(out) && !options.force && nonEmpty(out)) {
     throw new KieloError(`${out} exists and is not empty`, { hint: "Choose another --out, or pass --force to replace it." });
   }
+  await prepareFolderOutput(out);
   if (options.sha256 !== undefined) {
     const want = options.sha256.toLowerCase();
     if (!/^[0-9a-f]{64}$/.test(want)) throw new KieloError(`--sha256 must be 64 hex digits, got ${JSON.stringify(options.sha256)}`);
@@ -65,8 +62,7 @@ async function importCommand(file: string, options: ImportOptions): Promise<void
     // The error event carries the message; a crash's stderr tail goes into the error below.
     passStderr: false,
     onEvent: (event) => {
-      const phase = (event as { phase?: unknown }).phase;
-      if (event.type === "progress" && typeof phase === "string" && !options.quiet) process.stderr.write(`import: ${phase}\n`);
+      if (event.type === "progress" && event.phase !== undefined && !options.quiet) process.stderr.write(`import: ${event.phase}\n`);
     },
   });
   if (result.error) {
@@ -76,7 +72,7 @@ async function importCommand(file: string, options: ImportOptions): Promise<void
   if (!result.done || result.exitCode !== 0) {
     throw new KieloError(`import failed (exit ${result.signal ?? result.exitCode}):\n${result.stderrTail.slice(-8).join("\n")}`);
   }
-  const done = result.done as { params?: number; architecture?: string; name?: string | null; special_tokens?: Record<string, SpecialToken> };
+  const done = result.done;
   const special = Object.entries(done.special_tokens ?? {})
     .map(([name, t]) => `${name.replace(/_token$/, "")} ${t.token} (${t.id})`)
     .join(", ");

@@ -2,23 +2,25 @@
  * `kielo train sft|dpo <recipe>`: compile the recipe's data into a job folder, run the engine on it
  * with live progress, and record the run's metrics in kielo.db.
  */
-import { readFileSync } from "node:fs";
 import { basename, extname, resolve } from "node:path";
 import type { Command } from "commander";
-import { hintFor, type DoneEvent, type EngineEvent, type ErrorEvent, type StepEvent } from "../../engine/events.ts";
+import { hintFor, type DoneEvent, type EvalEvent, type StepEvent } from "../../engine/events.ts";
 import { ENGINE_DIR, findPython } from "../../engine/python.ts";
 import { runEngine } from "../../engine/run.ts";
 import { openStore } from "../../store/db.ts";
 import { finishRun, recordMetric, startRun } from "../../store/runs.ts";
 import { prepareJob } from "../../train/prepare.ts";
 import { loadRecipe } from "../../train/recipe.ts";
-import { KieloError } from "../../util/errors.ts";
+import { interrupted, KieloError } from "../../util/errors.ts";
+import { kieloVersion } from "../../util/version.ts";
+import { collect, numberArg } from "../options.ts";
 import { formatDuration, formatRate, Progress } from "../../util/progress.ts";
 
 interface TrainOptions {
   out?: string;
   prepareOnly?: boolean;
-  gpus: string;
+  gpus: number;
+  set: string[];
   python?: string;
   force?: boolean;
   label?: string;
@@ -40,7 +42,8 @@ export function registerTrain(program: Command): void {
       .argument("<recipe>", "recipe YAML (see recipes/ for presets)")
       .option("--out <dir>", "job folder (default: the recipe's `output`, else runs/<recipe name>)")
       .option("--prepare-only", "write the self-contained job folder and stop; run it with `python -m kielo_engine run <dir>`")
-      .option("--gpus <n>", "GPUs to train on (more than 1 starts the engine under torchrun with FSDP2)", "1")
+      .option("--set <field=value>", "override a recipe field (repeatable), validated like the file: --set training.lr=1e-4 --set data.train=[a.jsonl,b.jsonl]", collect, [])
+      .option("--gpus <n>", "GPUs to train on (more than 1 starts the engine under torchrun with FSDP2)", numberArg("--gpus", { integer: true, min: 1 }), 1)
       .option("--python <path>", "Python interpreter for the engine (default: KIELO_PYTHON, kielo.yaml, .venv, python3)")
       .option("--force", "replace a job folder that holds a different job (its checkpoints are deleted)")
       .option("--label <name>", "label of the run in kielo.db (default: the recipe's label or file name)")
@@ -50,9 +53,8 @@ export function registerTrain(program: Command): void {
 }
 
 async function trainCommand(method: "sft" | "dpo", recipePath: string, options: TrainOptions): Promise<void> {
-  const gpus = Number(options.gpus);
-  if (!Number.isInteger(gpus) || gpus < 1) throw new KieloError(`--gpus must be a positive integer, got ${options.gpus}`);
-  const recipe = await loadRecipe(recipePath);
+  const gpus = options.gpus;
+  const recipe = await loadRecipe(recipePath, options.set);
   if (recipe.method !== method) {
     throw new KieloError(`${recipePath} is a ${recipe.method} recipe; run it with \`kielo train ${recipe.method}\``);
   }
@@ -84,12 +86,11 @@ async function trainCommand(method: "sft" | "dpo", recipePath: string, options: 
   }
 
   const db = openStore();
-  const runId = startRun(db, method, { label: options.label ?? recipe.label ?? name, config: { recipe, job: jobDir } });
+  const runId = startRun(db, method, { label: options.label ?? recipe.label ?? name, config: { recipe, job: jobDir, overrides: options.set } });
   const progress = new Progress(`train ${method}`, { unit: "steps", total: prepared.spec.steps, quiet: Boolean(options.quiet) });
-  const recordStep = (event: StepEvent | EngineEvent, prefix: string) => {
-    const step = (event as StepEvent).step;
+  const recordStep = (event: StepEvent | EvalEvent, prefix: string) => {
     for (const [key, value] of Object.entries(event)) {
-      if (typeof value === "number" && key !== "step" && key !== "time") recordMetric(db, runId, `${prefix}${key}`, value, step);
+      if (typeof value === "number" && key !== "step" && key !== "time") recordMetric(db, runId, `${prefix}${key}`, value, event.step);
     }
   };
   const result = await runEngine({
@@ -98,16 +99,14 @@ async function trainCommand(method: "sft" | "dpo", recipePath: string, options: 
     gpus,
     onEvent: (event) => {
       if (event.type === "step") {
-        const step = event as StepEvent;
-        recordStep(step, "");
-        const rate = typeof step.tokens_per_s === "number" ? `, ${formatRate(step.tokens_per_s)} tok/s` : "";
-        const lr = typeof step.lr === "number" ? `, lr ${step.lr.toExponential(2)}` : "";
-        progress.set(step.step, `loss ${step.loss.toFixed(4)}${lr}${rate}`);
+        recordStep(event, "");
+        const rate = event.tokens_per_s !== null ? `, ${formatRate(event.tokens_per_s)} tok/s` : "";
+        const lr = event.lr !== null ? `, lr ${event.lr.toExponential(2)}` : "";
+        progress.set(event.step, `loss ${event.loss === null ? "NaN" : event.loss.toFixed(4)}${lr}${rate}`);
       } else if (event.type === "eval") {
         recordStep(event, "eval/");
       } else if (event.type === "start") {
-        const resumed = (event as { resumed_from_step?: number | null }).resumed_from_step;
-        if (resumed) progress.set(resumed);
+        if (event.resumed_from_step > 0) progress.set(event.resumed_from_step);
       }
     },
   });
@@ -119,8 +118,11 @@ async function trainCommand(method: "sft" | "dpo", recipePath: string, options: 
     process.stdout.write(`${summary}\n`);
     return;
   }
-  const error: ErrorEvent | undefined = result.error;
+  const error = result.error;
   finishRun(db, runId, result.interrupted || error?.kind === "interrupted" ? "interrupted" : "failed", error ?? null);
+  if (result.stoppedBy !== undefined) {
+    throw interrupted(result.stoppedBy, `training (${error?.message ?? "the engine had not started its first step"})`, "Run the same command again to resume from the last checkpoint.");
+  }
   if (error) throw new KieloError(`training stopped: ${error.message}`, hintOption(hintFor(error)));
   const tail = result.stderrTail.slice(-5).join("\n");
   throw new KieloError(
@@ -135,8 +137,8 @@ function hintOption(hint: string | undefined): { hint?: string } {
 
 function summarise(done: DoneEvent): string {
   const parts = [`done: ${done.step ?? "?"} steps`];
-  if (typeof done["loss"] === "number") parts.push(`final loss ${(done["loss"] as number).toFixed(4)}`);
-  if (typeof done["eval_loss"] === "number") parts.push(`eval loss ${(done["eval_loss"] as number).toFixed(4)}`);
+  if (typeof done.loss === "number") parts.push(`final loss ${done.loss.toFixed(4)}`);
+  if (typeof done.eval_loss === "number") parts.push(`eval loss ${done.eval_loss.toFixed(4)}`);
   if (typeof done.tokens_per_s === "number") parts.push(`${formatRate(done.tokens_per_s)} real tokens/s`);
   if (typeof done.peak_memory_bytes === "number") parts.push(`peak memory ${(done.peak_memory_bytes / 2 ** 30).toFixed(2)} GiB`);
   if (typeof done.seconds === "number") parts.push(formatDuration(done.seconds));
@@ -144,7 +146,3 @@ function summarise(done: DoneEvent): string {
   return parts.join(", ");
 }
 
-function kieloVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
-}

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
-import { addBackendOptions, backendFromOptions, type BackendCliOptions } from "../../generate/cli-options.ts";
+import { addBackendOptions, backendFromOptions, type BackendCliOptions } from "../backend-options.ts";
 import { number } from "../options.ts";
 import { defaultStorePath, openStore } from "../../store/db.ts";
 import { finishRun, startRun } from "../../store/runs.ts";

@@ -1,7 +1,7 @@
 /** `kielo translate`: translate records with an LLM, structure-preserving, cached and resumable. */
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { addBackendOptions, backendFromOptions, type BackendCliOptions } from "../../generate/cli-options.ts";
+import { addBackendOptions, backendFromOptions, type BackendCliOptions } from "../backend-options.ts";
 import { number } from "../options.ts";
 import { openStore, defaultStorePath } from "../../store/db.ts";
 import { KieloError } from "../../util/errors.ts";

@@ -7,7 +7,8 @@
  * - the nested message export: a root message (`parent_id` null) with nested `replies`;
  * - flat message rows (`message_id`, `parent_id`, …) as in the Hugging Face oasst1/oasst2 splits.
  *   They may come in any order; trees are assembled when the file has been read. A message whose
- *   parent is not in the file cannot be placed and is counted (`orphan-message` note).
+ *   parent is not in the file cannot be placed and is counted (`orphan-message` note); messages
+ *   whose parents form a cycle are dropped and counted (`parent-cycle`).
  *
  * The path rule (one conversation per tree):
  * 1. A message is *eligible* unless it is deleted (`deleted: true`), its review failed or is pending
@@ -83,9 +84,43 @@ export const oasst: FormatAdapter = {
       if (parent === undefined) ctx.tally.note("orphan-message");
       else if (!parent.replies.includes(node)) parent.replies.push(node);
     }
+    dropCycles(flatOrder, flat, ctx);
     for (const root of roots) yield* treeRecords(root, ctx);
   },
 };
+
+/**
+ * Messages whose parent chain loops back on itself (a → c → b → a) have no root, so no tree holds
+ * them: count each such message as dropped (`parent-cycle`) instead of losing it silently. Messages
+ * below an orphan are not counted here: the orphan is (`orphan-message`).
+ */
+function dropCycles(nodes: readonly OasstNode[], byId: ReadonlyMap<string, OasstNode>, ctx: AdapterContext): void {
+  const state = new Map<string, "placed" | "cycle" | "orphan">();
+  for (const start of nodes) {
+    const chain: OasstNode[] = [];
+    const onChain = new Set<string>();
+    let node: OasstNode | undefined = start;
+    let outcome: "placed" | "cycle" | "orphan" = "placed";
+    while (node !== undefined) {
+      const known = state.get(node.id);
+      if (known !== undefined) {
+        outcome = known;
+        break;
+      }
+      if (onChain.has(node.id)) {
+        outcome = "cycle";
+        break;
+      }
+      chain.push(node);
+      onChain.add(node.id);
+      if (node.parentId === undefined) break;
+      node = byId.get(node.parentId);
+      if (node === undefined) outcome = "orphan";
+    }
+    for (const member of chain) state.set(member.id, outcome);
+    if (outcome === "cycle") for (let i = 0; i < chain.length; i++) ctx.tally.drop("parent-cycle");
+  }
+}
 
 function flatten(node: OasstNode, into: Map<string, OasstNode>, ctx: AdapterContext): OasstNode[] {
   if (into.has(node.id)) throw fail(ctx, node.row, "message_id", `duplicate message id ${node.id}`);

@@ -4,18 +4,22 @@
  * The file is parsed whole: JSON.parse cannot stream and an array must be complete to be valid.
  * Large datasets belong in JSONL or Parquet, which stream.
  */
-import { text } from "node:stream/consumers";
+import { buffer } from "node:stream/consumers";
 import { InputError, KieloError } from "../../util/errors.ts";
 import { describeType, isPlainObject, type SourceRow } from "./source-row.ts";
 import { openTextStream, streamError } from "./text-stream.ts";
+import { firstInvalidUtf8, jsonPathAt } from "./utf8.ts";
 
 export async function* readJsonArray(path: string): AsyncGenerator<SourceRow> {
-  let body: string;
+  let bytes: Buffer;
   try {
-    body = await text(await openTextStream(path));
+    bytes = await buffer(await openTextStream(path));
   } catch (error) {
     throw streamError(path, error);
   }
+  let body = bytes.toString("utf8");
+  const bad = firstInvalidUtf8(bytes);
+  if (bad !== -1) throw invalidUtf8InArray(path, bytes, bad, body);
   if (body.charCodeAt(0) === 0xfeff) body = body.slice(1);
   let parsed: unknown;
   try {
@@ -35,4 +39,18 @@ export async function* readJsonArray(path: string): AsyncGenerator<SourceRow> {
     }
     yield { row: index + 1, value };
   }
+}
+
+/** Bad UTF-8 in a JSON array file: the row is the array element, the field the path inside it. */
+function invalidUtf8InArray(path: string, bytes: Buffer, at: number, body: string): InputError {
+  const position = jsonPathAt(body, bytes.subarray(0, at).toString("utf8").length);
+  const byte = `0x${bytes[at]!.toString(16).padStart(2, "0")}`;
+  const hint = "Save the file as UTF-8, or fix the damaged text.";
+  const match = position === undefined ? null : /^\[(\d+)\]\.?(.*)$/.exec(position.path);
+  if (position === undefined || match === null) {
+    return new InputError({ file: path }, `invalid UTF-8 (byte ${byte} at byte ${at + 1} of the file)`, { hint });
+  }
+  const field = match[2] === "" ? undefined : match[2];
+  const where = position.key ? ` in the key ${JSON.stringify(field?.split(".").at(-1) ?? "")}` : "";
+  return new InputError({ file: path, line: Number(match[1]) + 1, ...(field === undefined ? {} : { field }) }, `invalid UTF-8 (byte ${byte})${where}`, { hint });
 }

@@ -5,7 +5,7 @@
 import { createReadStream } from "node:fs";
 import type { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
-import { KieloError } from "../../util/errors.ts";
+import { isSystemError, KieloError, systemError } from "../../util/errors.ts";
 
 export function isGzipPath(path: string): boolean {
   return path.toLowerCase().endsWith(".gz");
@@ -20,7 +20,7 @@ export async function openTextStream(path: string): Promise<Readable> {
       file.once("error", reject);
     });
   } catch (error) {
-    throw new KieloError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw isSystemError(error) ? systemError(error, { action: "read", path }) : new KieloError(`cannot read ${path}: ${(error as Error).message}`);
   }
   if (!isGzipPath(path)) return file;
   const gunzip = createGunzip();

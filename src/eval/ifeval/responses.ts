@@ -3,8 +3,9 @@
  *
  * The file is the reference's `input_response_data` JSONL: `{"prompt": …, "response": …}` per
  * line, optionally with `key`. A line with a `key` is joined by key; a line without one by the
- * exact prompt text, the last line winning when a prompt text repeats (the reference's
- * `read_prompt_to_response_dict`).
+ * exact prompt text. A key or prompt text answered twice is an error naming both lines: the
+ * reference's `read_prompt_to_response_dict` silently keeps the last, which hides a file that was
+ * appended to twice or merged badly.
  */
 import { z } from "zod";
 import { readJsonl } from "../../data/jsonl.ts";
@@ -58,8 +59,16 @@ export function joinResponses(prompts: readonly IfevalPrompt[], responses: reado
   const byKey = new Map<string, ResponseLine>();
   const byText = new Map<string, ResponseLine>();
   for (const r of responses) {
-    if (r.key !== undefined) byKey.set(String(r.key), r);
-    else byText.set(r.prompt!, r);
+    const [map, id, field] = r.key !== undefined ? [byKey, String(r.key), "key"] : [byText, r.prompt!, "prompt"];
+    const earlier = map.get(id);
+    if (earlier !== undefined) {
+      throw new InputError(
+        { file: responsesFile, line: r.line, field },
+        `a second response to ${field === "key" ? `key ${JSON.stringify(r.key)}` : `the prompt ${JSON.stringify(id.length > 60 ? `${id.slice(0, 57)}...` : id)}`} (the first is on line ${earlier.line})`,
+        { hint: "Keep one response per prompt: remove the repeated line (was the file appended to twice?)." },
+      );
+    }
+    map.set(id, r);
   }
   const joined: JoinedPrompt[] = [];
   const missing: string[] = [];

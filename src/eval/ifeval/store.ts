@@ -4,6 +4,8 @@
  * `generations`, and the four accuracies as `metrics`.
  */
 import { transaction, type Store } from "../../store/db.ts";
+import { insertEvalResults } from "../../store/eval-results.ts";
+import { insertGenerations, type GenerationRow } from "../../store/generations.ts";
 import { finishRun, recordMetric, startRun } from "../../store/runs.ts";
 import { toJsonReport, type IfevalResult } from "./evaluate.ts";
 
@@ -28,8 +30,8 @@ export function storeIfevalRun(db: Store, result: IfevalResult, label: string | 
   return transaction(db, () => {
     const runId = startRun(db, IFEVAL_RUN_KIND, { label, config });
     const detected = new Map((result.detected ?? []).map((d) => [String(d.key), d]));
-    const insertResult = db.prepare("INSERT INTO eval_results (run_id, item_key, result_json) VALUES (?, ?, ?)");
-    const insertGeneration = db.prepare("INSERT INTO generations (run_id, prompt_key, prompt, response) VALUES (?, ?, ?, ?)");
+    const verdicts: { key: string; result: unknown }[] = [];
+    const generations: GenerationRow[] = [];
     for (const p of result.per_prompt) {
       const key = String(p.key);
       const language = detected.get(key);
@@ -39,9 +41,11 @@ export function storeIfevalRun(db: Store, result: IfevalResult, label: string | 
         loose: p.loose,
         ...(language === undefined ? {} : { response_language: { langdetect: language.langdetect, eld: language.eld } }),
       };
-      insertResult.run(runId, key, JSON.stringify(verdict));
-      insertGeneration.run(runId, key, p.prompt, result.responses.get(key) ?? "");
+      verdicts.push({ key, result: verdict });
+      generations.push({ key, prompt: p.prompt, response: result.responses.get(key) ?? "" });
     }
+    insertEvalResults(db, runId, verdicts);
+    insertGenerations(db, runId, generations);
     recordMetric(db, runId, "prompt_level_strict", result.prompt_level_strict);
     recordMetric(db, runId, "instruction_level_strict", result.instruction_level_strict);
     recordMetric(db, runId, "prompt_level_loose", result.prompt_level_loose);

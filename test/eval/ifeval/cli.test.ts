@@ -123,21 +123,32 @@ test("Hugging Face format prompts (every kwarg, unused ones null) score the same
   assert.deepEqual(b.per_prompt, a.per_prompt);
 });
 
-test("responses join by key when present, else by prompt text with the last duplicate winning", async () => {
+test("responses join by key when present, else by prompt text; a prompt answered twice is an error naming both lines", async () => {
   const dir = mkdtempSync(join(tmpdir(), "kielo-ifeval-"));
   const prompts = readLines<PromptRow>(SAMPLE_PROMPTS).slice(0, 2);
   writeFileSync(join(dir, "p.jsonl"), prompts.map((p) => JSON.stringify(p)).join("\n"));
   const lines = [
-    { prompt: prompts[0]!.prompt, response: "" },
     { prompt: prompts[0]!.prompt, response: readLines<{ response: string }>(SAMPLE_RESPONSES)[0]!.response },
     { key: prompts[1]!.key, prompt: "a different text: the key decides", response: "" },
     { prompt: "a prompt that is not in the file", response: "x" },
   ];
   writeFileSync(join(dir, "r.jsonl"), lines.map((l) => JSON.stringify(l)).join("\n"));
   const result = await evaluateIfeval({ promptsFile: join(dir, "p.jsonl"), responsesFile: join(dir, "r.jsonl"), quiet: true });
-  assert.ok(result.per_prompt[0]!.strict.some(Boolean), "the last line for prompt 0 (a real response) was used");
+  assert.ok(result.per_prompt[0]!.strict.some(Boolean), "prompt 0 joined by its text");
   assert.deepEqual(result.per_prompt[1]!.strict, prompts[1]!.instruction_id_list.map(() => false), "the empty response joined by key fails all");
   assert.equal(result.unused_responses, 1);
+
+  writeFileSync(join(dir, "twice.jsonl"), [{ prompt: prompts[0]!.prompt, response: "" }, ...lines].map((l) => JSON.stringify(l)).join("\n"));
+  await assert.rejects(
+    evaluateIfeval({ promptsFile: join(dir, "p.jsonl"), responsesFile: join(dir, "twice.jsonl"), quiet: true }),
+    (e: unknown) => e instanceof KieloError && e.message.startsWith(`${join(dir, "twice.jsonl")}:2 (field prompt): a second response to the prompt`) && e.message.endsWith("(the first is on line 1)"),
+  );
+  const keyed = { key: prompts[1]!.key, response: "again" };
+  writeFileSync(join(dir, "twice-key.jsonl"), [...lines, keyed].map((l) => JSON.stringify(l)).join("\n"));
+  await assert.rejects(
+    evaluateIfeval({ promptsFile: join(dir, "p.jsonl"), responsesFile: join(dir, "twice-key.jsonl"), quiet: true }),
+    new RegExp(`twice-key\\.jsonl:4 \\(field key\\): a second response to key ${prompts[1]!.key} \\(the first is on line 2\\)`),
+  );
 });
 
 test("missing responses are an error listing the keys; a bad line names file and line", async () => {

@@ -3,11 +3,11 @@
  * (`kielo translate`, `kielo translate-ifeval`), and building the backend from them.
  */
 import { Option, type Command } from "commander";
+import { createEngineBackend } from "../generate/engine.ts";
+import { createOpenAIBackend } from "../generate/openai.ts";
+import type { DecodingSettings, GenerationBackend } from "../generate/types.ts";
 import { KieloError } from "../util/errors.ts";
-import { createEngineBackend } from "./engine.ts";
-import { number } from "../cli/options.ts";
-import { createOpenAIBackend } from "./openai.ts";
-import type { DecodingSettings, GenerationBackend } from "./types.ts";
+import { number } from "./options.ts";
 
 export interface BackendCliOptions {
   backend: "openai" | "engine";

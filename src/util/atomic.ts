@@ -10,12 +10,15 @@
  * File-system failures (no permission, a full disk, a folder where a file should be) become
  * KieloErrors naming the output the user asked for, not its temporary name.
  */
-import { constants, existsSync, readdirSync, rmSync, statSync } from "node:fs";
-import { access, mkdir, mkdtemp, open, rename, rm, writeFile } from "node:fs/promises";
+import { closeSync, constants, createWriteStream, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeFile } from "node:fs";
+import { access, mkdir, mkdtemp, rename, rm } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { finished } from "node:stream/promises";
+import { promisify } from "node:util";
 import { isSystemError, KieloError, systemError } from "./errors.ts";
+
+const writeFd = promisify(writeFile);
 
 let counter = 0;
 const HOST = hostname().replace(/[^A-Za-z0-9.-]/g, "_") || "host";
@@ -29,6 +32,17 @@ export function temporarySibling(target: string): string {
 /** Temporary paths of this process, removed on exit or Ctrl-C if still there. */
 const pending = new Set<string>();
 let cleanupInstalled = false;
+
+/**
+ * Create a temporary path synchronously. Created asynchronously (in libuv's thread pool), it could
+ * appear after Ctrl-C's exit handler removed what was pending, and outlive the process; created
+ * here, it exists before any signal handler can run, and later writes go through the descriptor,
+ * which never re-creates a removed path.
+ */
+function createTemporaryFile(tmp: string): number {
+  pending.add(tmp);
+  return openSync(tmp, "w");
+}
 
 function installCleanup(): void {
   if (cleanupInstalled) return;
@@ -124,9 +138,13 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
   await prepareFileTarget(target);
   const tmp = temporarySibling(target);
   installCleanup();
-  pending.add(tmp);
   try {
-    await writeFile(tmp, data);
+    const fd = createTemporaryFile(tmp);
+    try {
+      await writeFd(fd, data);
+    } finally {
+      closeSync(fd);
+    }
     await rename(tmp, target);
   } catch (error) {
     throw outputError(error, target, tmp);
@@ -148,13 +166,11 @@ export async function openAtomicFile(target: string): Promise<AtomicFileWriter> 
   await prepareFileTarget(target);
   const tmp = temporarySibling(target);
   installCleanup();
-  pending.add(tmp);
-  let stream: ReturnType<Awaited<ReturnType<typeof open>>["createWriteStream"]>;
+  let stream: ReturnType<typeof createWriteStream>;
   try {
     // Opened here, so that a refusal (permissions, a full disk) is an error of this call rather
     // than an 'error' event nobody listens to.
-    const handle = await open(tmp, "w");
-    stream = handle.createWriteStream();
+    stream = createWriteStream(tmp, { fd: createTemporaryFile(tmp) });
   } catch (error) {
     pending.delete(tmp);
     await rm(tmp, { force: true });
@@ -248,7 +264,7 @@ export async function writeDirAtomic(target: string, build: (dir: string) => Pro
   try {
     await makeParent(target);
     removeStaleTemporaries(target);
-    await mkdir(tmp, { recursive: true });
+    mkdirSync(tmp, { recursive: true }); // synchronously: see createTemporaryFile
     if ((await build(tmp)) === "discard") return;
     pending.add(old);
     let hadOld = false;

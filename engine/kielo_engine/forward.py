@@ -73,9 +73,15 @@ def varlen_attention(
     if dropout:
         raise RuntimeError("kielo_varlen attention has no attention dropout")
     batch, heads, length, dim = query.shape
-    q = query.transpose(1, 2).reshape(batch * length, heads, dim)
-    k = key.transpose(1, 2).reshape(batch * length, key.shape[1], dim)
-    v = value.transpose(1, 2).reshape(batch * length, value.shape[1], dim)
+    # Under autocast (fp32 master weights, bf16 compute) q and k arrive in fp32: RoPE multiplies
+    # them by cos/sin in the fp32 residual stream's dtype. Flash attention takes only bf16/fp16,
+    # and autocast does not cover this custom op, so cast here as autocast casts sdpa's inputs.
+    dtype = query.dtype
+    if torch.is_autocast_enabled(query.device.type) and dtype == torch.float32:
+        dtype = torch.get_autocast_dtype(query.device.type)
+    q = query.transpose(1, 2).reshape(batch * length, heads, dim).to(dtype)
+    k = key.transpose(1, 2).reshape(batch * length, key.shape[1], dim).to(dtype)
+    v = value.transpose(1, 2).reshape(batch * length, value.shape[1], dim).to(dtype)
     out = varlen_attn(q, k, v, cu, cu, int(max_length), int(max_length), scale=scaling, window_size=(-1, 0))
     return out.view(batch, length, heads, dim), None
 

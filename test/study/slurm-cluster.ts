@@ -15,7 +15,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { hostname, tmpdir } from "node:os";
@@ -48,7 +48,8 @@ export function slurmUnavailable(): string | undefined {
   return undefined;
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port nobody listens on now. */
+export async function freePort(): Promise<number> {
   return await new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
@@ -57,6 +58,21 @@ async function freePort(): Promise<number> {
       server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
     });
   });
+}
+
+/** Job states in which a job still has (or will have) processes. */
+const ACTIVE = "PENDING,RUNNING,COMPLETING,CONFIGURING,SUSPENDED";
+
+/** Kills what this cluster may have left (a slurmstepd, a job's process): they carry its SLURM_CONF. */
+function killLeftovers(conf: string): void {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, "latin1").split("\0").includes(`SLURM_CONF=${conf}`)) process.kill(Number(entry), "SIGKILL");
+    } catch {
+      // gone, or not ours to read
+    }
+  }
 }
 
 async function waitFor(what: string, check: () => boolean, timeoutMs: number, logs: () => string): Promise<void> {
@@ -131,8 +147,9 @@ export async function startSlurmCluster(): Promise<SlurmCluster> {
       "SelectTypeParameters=CR_CPU",
       "MpiDefault=none",
       "ReturnToService=2",
-      // Cancelled jobs get SIGKILL 2 s after SIGTERM (default 30 s), so a test ends promptly.
-      "KillWait=2",
+      // SIGKILL 20 s after scancel's SIGTERM (default 30 s): time for kielo to checkpoint on a busy
+      // machine, and a stuck job still ends within a test's time.
+      "KillWait=20",
       `NodeName=${node} NodeAddr=127.0.0.1 ${nodeHardware()} State=UNKNOWN`,
       `PartitionName=${partition} Nodes=${node} Default=YES MaxTime=INFINITE State=UP`,
       "",
@@ -155,7 +172,15 @@ export async function startSlurmCluster(): Promise<SlurmCluster> {
   let watchdog: ChildProcess | undefined;
   const armWatchdog = () => {
     watchdog?.kill("SIGKILL");
-    const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; scancel --full --user=root 2>/dev/null; sleep 1; kill ${pids()} 2>/dev/null; sleep 1; kill -9 ${pids()} 2>/dev/null; rm -rf '${dir}'`;
+    const script = [
+      `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done`,
+      "scancel --full --user=root 2>/dev/null",
+      `for i in $(seq 50); do [ -z "$(squeue -h -t ${ACTIVE} -o %i 2>/dev/null)" ] && break; sleep 0.5; done`,
+      `kill ${pids()} 2>/dev/null; sleep 1; kill -9 ${pids()} 2>/dev/null`,
+      // Anything else of this cluster (a slurmstepd, a job's process) carries its SLURM_CONF.
+      `for p in /proc/[0-9]*; do [ "\${p#/proc/}" != $$ ] && grep -qzx 'SLURM_CONF=${conf}' $p/environ 2>/dev/null && kill -9 "\${p#/proc/}"; done`,
+      `rm -rf '${dir}'`,
+    ].join("; ");
     watchdog = spawn("sh", ["-c", script], { env, stdio: "ignore", detached: true });
     watchdog.unref();
   };
@@ -163,9 +188,9 @@ export async function startSlurmCluster(): Promise<SlurmCluster> {
   const stop = async () => {
     // Jobs first: slurmd stopped under a running job would leave its processes behind.
     spawnSync("scancel", ["--full", "--user=root"], { env, stdio: "ignore" });
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + 25_000;
     while (Date.now() < deadline) {
-      const active = spawnSync("squeue", ["-h", "-t", "PENDING,RUNNING,COMPLETING,CONFIGURING,SUSPENDED", "-o", "%i"], { env, encoding: "utf8" });
+      const active = spawnSync("squeue", ["-h", "-t", ACTIVE, "-o", "%i"], { env, encoding: "utf8" });
       if (active.status !== 0 || active.stdout.trim() === "") break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -178,6 +203,7 @@ export async function startSlurmCluster(): Promise<SlurmCluster> {
       clearTimeout(timer);
     }
     watchdog?.kill("SIGKILL");
+    killLeftovers(conf);
     if (process.env["SLURM_CONF"] === conf) delete process.env["SLURM_CONF"];
     await rm(dir, { recursive: true, force: true });
   };

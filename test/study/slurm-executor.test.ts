@@ -7,6 +7,7 @@
  * SIGTERM and stops its engine at a checkpoint).
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -14,8 +15,9 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { after, test } from "node:test";
 import type { StepJob, StepUpdate } from "../../src/study/executor.ts";
+import { batchScript, sbatchArgs } from "../../src/study/executors/slurm-script.ts";
 import { readSlurmJobs, SlurmExecutor, slurmExecutorOptions } from "../../src/study/executors/slurm.ts";
-import { startSlurmCluster } from "./slurm-cluster.ts";
+import { freePort, startSlurmCluster } from "./slurm-cluster.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 const kielo = join(root, "bin", "kielo.js");
@@ -44,14 +46,15 @@ function step(id: string, args: string[], dependsOn: string[] = []): StepJob {
   };
 }
 
-async function sftRecipe(name: string, epochs: number): Promise<string> {
+/** A tiny LoRA SFT recipe; its data by default the example records (tests that do not convert first). */
+async function sftRecipe(name: string, epochs: number, data = join(examples, "sft-fi.jsonl"), lora = true): Promise<string> {
   const path = join(workspace, `${name}.yaml`);
   const recipe = {
     method: "sft",
     model,
     dtype: "fp32",
-    data: { train: join(workspace, "records.jsonl"), template: "llama-2", policy: "assistant", max_length: 128 },
-    adapter: { type: "lora", r: 4, alpha: 8, dropout: 0 },
+    data: { train: data, template: "llama-2", policy: "assistant", max_length: 128 },
+    ...(lora ? { adapter: { type: "lora", r: 4, alpha: 8, dropout: 0 } } : {}),
     training: { epochs, micro_batch_size: 8, global_batch_size: 16, lr: 2e-3, seed: 1, save_every_steps: 2 },
     output: join(workspace, "runs", name),
   };
@@ -84,7 +87,7 @@ test("a DAG of kielo steps as Slurm jobs: afterok order, logs, a failure cancels
   const jobs = [
     step("data/convert", ["data", "convert", join(examples, "sft-fi.jsonl"), "--format", "messages", "--out", records]),
     step("data/compile", ["data", "compile", records, "--tokenizer", model, "--template", "llama-2", "--out", join(workspace, "compiled"), "--quiet"], ["data/convert"]),
-    step("train/sft", ["train", "sft", await sftRecipe("sft", 1), "--quiet"], ["data/convert"]),
+    step("train/sft", ["train", "sft", await sftRecipe("sft", 1, records), "--quiet"], ["data/convert"]),
     // A branch that fails at its first step: its input does not exist.
     step("broken/convert", ["data", "convert", join(workspace, "missing.jsonl"), "--format", "messages", "--out", join(workspace, "never.jsonl")]),
     step("broken/compile", ["data", "compile", join(workspace, "never.jsonl"), "--tokenizer", model, "--out", join(workspace, "never")], ["broken/convert"]),
@@ -174,8 +177,50 @@ test("aborting scancels the submission: kielo stops its engine at a checkpoint, 
   const statuses = await readSlurmJobs(jobs.map((job) => results.get(job.id)!.externalId!));
   assert.deepEqual([...statuses.values()].map((s) => s.slurmState), ["CANCELLED", "CANCELLED"]);
   // scancel's SIGTERM reached kielo itself (the script execs it): the run stopped at a checkpoint.
-  for (let i = 0; i < 50 && runStatus("long") === "running"; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  for (let i = 0; i < 250 && runStatus("long") === "running"; i++) await new Promise((resolve) => setTimeout(resolve, 100));
   assert.equal(runStatus("long"), "interrupted");
   assert.match(readFileSync(events, "utf8"), /"type": "checkpoint"/);
   assert.equal(runStatus("after-long"), undefined);
+});
+
+test("a step on several nodes: kielo starts torchrun with srun and a c10d rendezvous (one node, two CPU ranks here)", async (t) => {
+  const name = "ranks";
+  // Full fine-tuning: sharded with FSDP2 over the two gloo ranks.
+  const recipe = await sftRecipe(name, 1, undefined, false);
+  const job = step("train/ranks", ["train", "sft", recipe, "--gpus", "2", "--quiet"]);
+  // What the batch script of a multi-node step exports (this cluster has one node: set by hand).
+  job.env = { ...job.env, KIELO_NNODES: "1", KIELO_RDZV_ENDPOINT: `127.0.0.1:${await freePort()}`, KIELO_RDZV_ID: "kielo-test" };
+  const results = await executor.run([job], () => {}, new AbortController().signal);
+  const log = readFileSync(job.logPath, "utf8");
+  // Both ranks met at the rendezvous: rank 0 reports a world of 2.
+  const start = readFileSync(join(workspace, "runs", name, "events.jsonl"), "utf8").split("\n").find((line) => line.includes('"type": "start"'));
+  assert.ok(start, log);
+  assert.equal((JSON.parse(start) as { world_size: number }).world_size, 2);
+  // The engine ran as a job step (srun) of the step's Slurm job.
+  assert.match(readFileSync(join(cluster.dir, "log", "slurmd.log"), "utf8"), new RegExp(`StepId=${results.get(job.id)!.externalId}\\.0\\b`));
+  await t.test("and the step finishes", { todo: "engine: two CPU ranks of `kielo train --gpus 2` stop with \"aten.embedding.default got mixed torch.Tensor and DTensor\" (on main, without Slurm too)" }, () => {
+    assert.equal(results.get(job.id)!.state, "done", log);
+    assert.equal(runStatus(name), "done");
+  });
+});
+
+test("a multi-node step's sbatch line and batch script: nodes, GPUs per node, rendezvous on the first node", () => {
+  const options = slurmExecutorOptions({ gpus_per_node: 4, partition: "gpu", time: "1-00:00:00", rdzv_port: 29512 });
+  const job = { ...step("train/big", ["train", "sft", "r.yaml", "--gpus", "8"]), gpus: 8 };
+  const args = sbatchArgs(job, options, ["11", "12"], true);
+  for (const arg of ["--nodes=2", "--ntasks-per-node=1", "--gres=gpu:4", "--partition=gpu", "--time=1-00:00:00", "--dependency=afterok:11:12", "--job-name=train/big"]) {
+    assert.ok(args.includes(arg), `${arg} not in ${args.join(" ")}`);
+  }
+  assert.ok(!sbatchArgs({ ...job, gpus: 4 }, options, [], true).some((arg) => arg.startsWith("--nodes")));
+  assert.ok(!sbatchArgs(job, options, [], false).some((arg) => arg.startsWith("--gres")));
+  // The script, run as Slurm would on the first of two nodes: it exports the rendezvous and execs.
+  const printEnv = { ...job, argv: [process.execPath, "-e", "console.log([process.cwd(), process.env.KIELO_NNODES, process.env.KIELO_RDZV_ENDPOINT, process.env.KIELO_RDZV_ID, process.env.KIELO_DB].join(' '))"] };
+  const script = batchScript(printEnv, options, "sbatch …");
+  const result = spawnSync("sh", ["-c", script], {
+    encoding: "utf8",
+    env: { ...process.env, SLURM_JOB_NUM_NODES: "2", SLURM_JOB_NODELIST: "gpu-[07-08]", SLURM_JOB_ID: "4242" },
+  });
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stdout.trim(), `${workspace} 2 gpu-07:29512 4242 ${db}`);
+  assert.throws(() => sbatchArgs({ ...job, gpus: 6 }, options, [], true), /6 GPUs, which do not fill whole nodes of 4 GPUs/);
 });

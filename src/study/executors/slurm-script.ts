@@ -8,7 +8,8 @@
  * KIELO_NNODES / KIELO_RDZV_ENDPOINT / KIELO_RDZV_ID set from Slurm's environment; kielo's engine
  * launcher then starts torchrun on every node with `srun` and a c10d rendezvous (src/engine/multinode.ts).
  */
-import { dirname, join } from "node:path";
+import { createHash } from "node:crypto";
+import { dirname, resolve } from "node:path";
 import { KieloError } from "../../util/errors.ts";
 import type { StepJob } from "../executor.ts";
 import type { SlurmExecutorOptions } from "./slurm-options.ts";
@@ -31,9 +32,16 @@ export function stepShape(job: StepJob, options: SlurmExecutorOptions): { nodes:
   return { nodes: job.gpus / perNode, gpusPerNode: perNode };
 }
 
-/** Where a step's batch script goes: next to its log, named after the step. */
-export function scriptPath(job: StepJob): string {
-  return join(dirname(job.logPath), `${job.id.replaceAll("/", "_")}.sbatch`);
+/**
+ * Where a step's batch script goes: next to its log, named after the step and a hash of what it
+ * runs (command, environment, folder, resources), so that a job left in the queue by an earlier run
+ * is adopted only when it runs exactly this (src/study/executors/slurm.ts).
+ */
+export function scriptPath(job: StepJob, options: SlurmExecutorOptions): string {
+  const { poll_seconds: _poll, ...settings } = options;
+  const what = JSON.stringify({ argv: job.argv, env: job.env, cwd: job.cwd, gpus: job.gpus, log: job.logPath, settings });
+  const hash = createHash("sha256").update(what).digest("hex").slice(0, 10);
+  return resolve(dirname(job.logPath), `${job.id.replaceAll("/", "_")}-${hash}.sbatch`);
 }
 
 export function batchScript(job: StepJob, options: SlurmExecutorOptions, sbatchLine: string): string {
@@ -77,6 +85,6 @@ export function sbatchArgs(job: StepJob, options: SlurmExecutorOptions, dependen
     // even where the cluster does not set DependencyParameters=kill_invalid_depend.
     args.push(`--dependency=afterok:${dependencyIds.join(":")}`, "--kill-on-invalid-dep=yes");
   }
-  args.push(...options.sbatch_args, scriptPath(job));
+  args.push(...options.sbatch_args, scriptPath(job, options));
   return args;
 }

@@ -7,6 +7,7 @@
  * `sacct` (accounting); on a cluster without accounting their state is unknown.
  */
 import { execFile } from "node:child_process";
+import { userInfo } from "node:os";
 import { KieloError } from "../../util/errors.ts";
 import type { StepState } from "../executor.ts";
 
@@ -170,4 +171,28 @@ export async function readSlurmJobs(jobIds: readonly string[], options: { exitCo
   const out = new Map<string, SlurmJobStatus>();
   for (const id of jobIds) out.set(id, found.get(id) ?? { jobId: id, slurmState: "UNKNOWN", state: undefined, source: "none" });
   return out;
+}
+
+export interface QueuedJob {
+  jobId: string;
+  name: string;
+  /** The batch script's path. */
+  command: string;
+  slurmState: string;
+}
+
+/**
+ * This user's jobs that have not finished (pending, running, completing): a study run that was
+ * cut off (kielo killed, the login session gone) left them in the queue, and a new run adopts them
+ * instead of submitting its steps twice.
+ */
+export async function unfinishedJobs(): Promise<QueuedJob[]> {
+  const result = await slurmCommand("squeue", ["--noheader", `--user=${userInfo().username}`, "--states=PENDING,RUNNING,CONFIGURING,COMPLETING,SUSPENDED,REQUEUED", "--format=%i|%T|%o|%j"]);
+  if (result.code !== 0) commandFailed("squeue", result);
+  const jobs: QueuedJob[] = [];
+  for (const line of result.stdout.split("\n")) {
+    const [jobId, slurmState, command, ...name] = line.trim().split("|");
+    if (jobId && slurmState && command) jobs.push({ jobId, slurmState, command, name: name.join("|") });
+  }
+  return jobs;
 }

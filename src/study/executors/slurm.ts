@@ -6,7 +6,9 @@
  * inputs exist — kielo need not stay connected for that. kielo then watches the jobs with one
  * squeue call per poll until each has finished. A failed step cancels exactly the steps that depend
  * on it (afterok can no longer be met: Slurm cancels them); other branches go on. Aborting (Ctrl-C
- * in `kielo study run`) scancels every job of the submission that has not finished.
+ * in `kielo study run`) scancels every job of the submission that has not finished. If kielo itself
+ * was cut off instead, the jobs go on in Slurm; the next run finds the unfinished ones in the queue
+ * (same step name and batch script) and follows them rather than submitting them again.
  */
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
@@ -15,7 +17,7 @@ import { KieloError } from "../../util/errors.ts";
 import type { Executor, StepJob, StepState, StepUpdate } from "../executor.ts";
 import type { SlurmExecutorOptions } from "./slurm-options.ts";
 import { batchScript, sbatchArgs, scriptPath, shellQuote, stepShape } from "./slurm-script.ts";
-import { failureReason, readSlurmJobs, slurmCommand, type SlurmJobStatus } from "./slurm-status.ts";
+import { failureReason, readSlurmJobs, slurmCommand, stepStateOf, unfinishedJobs, type SlurmJobStatus } from "./slurm-status.ts";
 
 export { SlurmExecutorSchema, slurmExecutorOptions, type SlurmExecutorOptions } from "./slurm-options.ts";
 export { readSlurmJobs, type SlurmJobStatus } from "./slurm-status.ts";
@@ -89,7 +91,17 @@ export class SlurmExecutor implements Executor {
     const slurmIds = new Map<string, string>();
     const useGres = this.options.gres === "always" || (this.options.gres === "auto" && order.some((j) => j.gpus > 0) && (await clusterHasGpus(this.options.partition)));
 
+    // A step still queued or running from an earlier run that was cut off: the same job name and
+    // batch script (the step's folder). Adopted, not submitted twice.
+    const leftover = new Map((await unfinishedJobs()).map((queued) => [`${queued.name}\0${queued.command}`, queued]));
+
     for (const job of order) {
+      const adopted = leftover.get(`${job.id}\0${scriptPath(job, this.options)}`);
+      if (adopted && !signal.aborted) {
+        slurmIds.set(job.id, adopted.jobId);
+        set({ id: job.id, state: stepStateOf(adopted.slurmState), externalId: adopted.jobId });
+        continue;
+      }
       if (signal.aborted) {
         set({ id: job.id, state: "cancelled", reason: "aborted before submission" });
         continue;
@@ -102,7 +114,7 @@ export class SlurmExecutor implements Executor {
       const dependencyIds = job.dependsOn.map((dep) => slurmIds.get(dep)!);
       const args = sbatchArgs(job, this.options, dependencyIds, useGres);
       await mkdir(dirname(job.logPath), { recursive: true });
-      await writeFileAtomic(scriptPath(job), batchScript(job, this.options, ["sbatch", ...args].map(shellQuote).join(" ")));
+      await writeFileAtomic(scriptPath(job, this.options), batchScript(job, this.options, ["sbatch", ...args].map(shellQuote).join(" ")));
       const submitted = await slurmCommand("sbatch", args);
       // --parsable prints "<id>" or "<id>;<cluster>".
       const jobId = /^(\d+)/.exec(submitted.stdout.trim())?.[1];

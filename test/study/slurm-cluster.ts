@@ -96,7 +96,11 @@ function nodeHardware(): string {
   return fields.length > 0 ? fields.join(" ") : "CPUs=1";
 }
 
-export async function startSlurmCluster(): Promise<SlurmCluster> {
+/**
+ * `gpus`: the node announces this many GPUs as generic resources (stand-in devices, no real GPU),
+ * so that jobs asking for `--gres=gpu:N` are scheduled as on a GPU cluster.
+ */
+export async function startSlurmCluster(options: { gpus?: number } = {}): Promise<SlurmCluster> {
   const unavailable = slurmUnavailable();
   if (unavailable) throw new Error(`cannot start a Slurm test cluster: ${unavailable}`);
   const dir = await mkdtemp(join(tmpdir(), "kielo-slurm-"));
@@ -114,6 +118,12 @@ export async function startSlurmCluster(): Promise<SlurmCluster> {
   const conf = join(dir, "slurm.conf");
   const [ctldPort, slurmdPort] = [await freePort(), await freePort()];
   writeFileSync(join(dir, "plugstack.conf"), "");
+  if (options.gpus) {
+    // slurmd counts a GPU per device file and wants character devices: harmless ones stand in.
+    const devices = ["/dev/null", "/dev/zero", "/dev/full", "/dev/urandom"].slice(0, options.gpus);
+    if (devices.length < options.gpus) throw new Error(`the Slurm test cluster fakes at most ${devices.length} GPUs`);
+    writeFileSync(join(dir, "gres.conf"), `AutoDetect=off\nNodeName=${node} Name=gpu File=${devices.join(",")}\n`);
+  }
   writeFileSync(
     conf,
     [
@@ -150,7 +160,8 @@ export async function startSlurmCluster(): Promise<SlurmCluster> {
       // SIGKILL 20 s after scancel's SIGTERM (default 30 s): time for kielo to checkpoint on a busy
       // machine, and a stuck job still ends within a test's time.
       "KillWait=20",
-      `NodeName=${node} NodeAddr=127.0.0.1 ${nodeHardware()} State=UNKNOWN`,
+      ...(options.gpus ? ["GresTypes=gpu"] : []),
+      `NodeName=${node} NodeAddr=127.0.0.1 ${nodeHardware()}${options.gpus ? ` Gres=gpu:${options.gpus}` : ""} State=UNKNOWN`,
       `PartitionName=${partition} Nodes=${node} Default=YES MaxTime=INFINITE State=UP`,
       "",
     ].join("\n"),

@@ -17,7 +17,8 @@ import type { StepUpdate } from "../../src/study/executor.ts";
 import { readSlurmJobs } from "../../src/study/executors/slurm.ts";
 import { examples, model, root, slurmTestbed } from "./slurm-testbed.ts";
 
-const { cluster, workspace, executor, step, sftRecipe, runStatus, stop } = await slurmTestbed();
+// Two stand-in GPUs: steps that need GPUs are submitted with --gres, as on a GPU cluster.
+const { cluster, workspace, executor, step, sftRecipe, runStatus, stop } = await slurmTestbed({ gpus: 2 });
 after(stop);
 
 /** Start and end times (seconds) of finished jobs, from the cluster's jobcomp/filetxt log. */
@@ -30,17 +31,29 @@ function jobTimes(): Map<string, { start: string; end: string; state: string }> 
   return out;
 }
 
+/** The one batch script in a step's folder (`<id>-<hash>.sbatch`). */
+function batchScriptOf(id: string): string {
+  const folder = join(workspace, "steps", id);
+  const scripts = readdirSync(folder).filter((name) => name.endsWith(".sbatch"));
+  assert.equal(scripts.length, 1);
+  assert.match(scripts[0]!, new RegExp(`^${id.replace("/", "_")}-[0-9a-f]{10}\\.sbatch$`));
+  return readFileSync(join(folder, scripts[0]!), "utf8");
+}
+
 test("a DAG of kielo steps as Slurm jobs: afterok order, logs, a failure cancels exactly its dependents", async () => {
   const records = join(workspace, "records.jsonl");
   const jobs = [
     step("data/convert", ["data", "convert", join(examples, "sft-fi.jsonl"), "--format", "messages", "--out", records]),
     step("data/compile", ["data", "compile", records, "--tokenizer", model, "--template", "llama-2", "--out", join(workspace, "compiled"), "--quiet"], ["data/convert"]),
-    // It "needs" a GPU; this cluster has none, so it is submitted without --gres (gres: auto).
+    // It needs a GPU: --gres=gpu:1 (gres: auto sees GPUs on the cluster); the engine finds no CUDA and trains on the CPU.
     { ...step("train/sft", ["train", "sft", await sftRecipe("sft", 1, records), "--quiet"], ["data/convert"]), gpus: 1 },
     // A branch that fails at its first step: its input does not exist.
     step("broken/convert", ["data", "convert", join(workspace, "missing.jsonl"), "--format", "messages", "--out", join(workspace, "never.jsonl")]),
     step("broken/compile", ["data", "compile", join(workspace, "never.jsonl"), "--tokenizer", model, "--out", join(workspace, "never")], ["broken/convert"]),
     step("broken/train", ["train", "sft", await sftRecipe("never", 1)], ["broken/compile", "data/convert"]),
+    // More GPUs than the cluster has: sbatch refuses it, and its dependent is not submitted.
+    { ...step("huge/train", ["--version"]), gpus: 3 },
+    step("huge/eval", ["--version"], ["huge/train"]),
   ];
   const updates: StepUpdate[] = [];
   const started = Date.now();
@@ -55,15 +68,19 @@ test("a DAG of kielo steps as Slurm jobs: afterok order, logs, a failure cancels
     "broken/convert": "failed",
     "broken/compile": "cancelled",
     "broken/train": "cancelled",
+    "huge/train": "failed",
+    "huge/eval": "cancelled",
   }, `${JSON.stringify([...results.values()], null, 1)}\n${cluster.logs()}`);
   assert.equal(results.get("broken/convert")!.exitCode, 1);
   assert.match(results.get("broken/convert")!.reason!, /exit code 1/);
   assert.equal(results.get("broken/compile")!.reason, "dependency broken/convert failed");
   assert.equal(results.get("broken/train")!.reason, "dependency broken/compile was cancelled");
   assert.equal(results.get("train/sft")!.exitCode, 0);
+  assert.match(results.get("huge/train")!.reason!, /^sbatch refused the step: sbatch: error: .*Requested node configuration is not available/);
+  assert.equal(results.get("huge/eval")!.reason, "dependency huge/train was not submitted");
 
   // Every step was submitted and reported waiting first, with its Slurm job id.
-  for (const job of jobs) {
+  for (const job of jobs.filter((j) => !j.id.startsWith("huge/"))) {
     const first = updates.find((u) => u.id === job.id)!;
     assert.equal(first.state, "waiting");
     assert.match(first.externalId!, /^\d+$/);
@@ -80,11 +97,9 @@ test("a DAG of kielo steps as Slurm jobs: afterok order, logs, a failure cancels
   assert.match(readFileSync(jobs[0]!.logPath, "utf8"), /records out: 64/);
   assert.match(readFileSync(jobs[2]!.logPath, "utf8"), /done: 4 steps/);
   assert.match(readFileSync(jobs[3]!.logPath, "utf8"), /missing\.jsonl/);
-  const scripts = readdirSync(join(workspace, "steps", "train", "sft")).filter((name) => name.endsWith(".sbatch"));
-  assert.equal(scripts.length, 1);
-  assert.match(scripts[0]!, /^train_sft-[0-9a-f]{10}\.sbatch$/);
-  const script = readFileSync(join(workspace, "steps", "train", "sft", scripts[0]!), "utf8");
-  assert.doesNotMatch(script, /--gres/, "gres: auto asks for no GPUs on a cluster without GPU gres");
+  const script = batchScriptOf("train/sft");
+  assert.match(script, / --gres=gpu:1 /);
+  assert.doesNotMatch(batchScriptOf("data/convert"), /--gres/);
   assert.match(script, /--dependency=afterok:\d+/);
   assert.match(script, new RegExp(`exec ${process.execPath.replaceAll("/", "\\/")} `));
 

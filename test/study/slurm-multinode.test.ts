@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { batchScript, sbatchArgs } from "../../src/study/executors/slurm-script.ts";
@@ -20,7 +20,8 @@ test("a step on several nodes: kielo starts torchrun with srun and a c10d rendez
   const name = "ranks";
   // Full fine-tuning: sharded with FSDP2 over the two gloo ranks.
   const recipe = await sftRecipe(name, 1, undefined, false);
-  const job = step("train/ranks", ["train", "sft", recipe, "--gpus", "2", "--quiet"]);
+  // Two GPUs: this cluster has no GPU gres, so gres: auto asks for none and the step runs on the CPU.
+  const job = { ...step("train/ranks", ["train", "sft", recipe, "--gpus", "2", "--quiet"]), gpus: 2 };
   // What the batch script of a multi-node step exports (this cluster has one node: set by hand).
   job.env = { ...job.env, KIELO_NNODES: "1", KIELO_RDZV_ENDPOINT: `127.0.0.1:${await freePort()}`, KIELO_RDZV_ID: "kielo-test" };
   const results = await executor.run([job], () => {}, new AbortController().signal);
@@ -29,6 +30,8 @@ test("a step on several nodes: kielo starts torchrun with srun and a c10d rendez
   const start = readFileSync(join(workspace, "runs", name, "events.jsonl"), "utf8").split("\n").find((line) => line.includes('"type": "start"'));
   assert.ok(start, log);
   assert.equal((JSON.parse(start) as { world_size: number }).world_size, 2);
+  const script = readdirSync(join(workspace, "steps", "train", "ranks")).find((name) => name.endsWith(".sbatch"))!;
+  assert.doesNotMatch(readFileSync(join(workspace, "steps", "train", "ranks", script), "utf8"), /--gres/);
   // The engine ran as a job step (srun) of the step's Slurm job.
   assert.match(readFileSync(join(cluster.dir, "log", "slurmd.log"), "utf8"), new RegExp(`StepId=${results.get(job.id)!.externalId}\\.0\\b`));
   await t.test("and the step finishes", { todo: "engine: two CPU ranks of `kielo train --gpus 2` stop with \"aten.embedding.default got mixed torch.Tensor and DTensor\" (on main, without Slurm too)" }, () => {

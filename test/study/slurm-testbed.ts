@@ -30,8 +30,9 @@ export interface Testbed {
   stop(): Promise<void>;
 }
 
-export async function slurmTestbed(): Promise<Testbed> {
-  const cluster = await startSlurmCluster();
+/** `gpus`: the test cluster's node announces this many (stand-in) GPUs. */
+export async function slurmTestbed(options: { gpus?: number } = {}): Promise<Testbed> {
+  const cluster = await startSlurmCluster(options);
   const workspace = await mkdtemp(join(tmpdir(), "kielo-slurm-steps-"));
   const db = join(workspace, "kielo.db");
   return {

@@ -4,25 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { test } from "node:test";
-import { startSlurmCluster } from "./slurm-cluster.ts";
-
-/** Processes that belong to the cluster with this slurm.conf (daemons, slurmstepd, jobs). */
-function clusterProcesses(conf: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/environ`, "latin1").split("\0").includes(`SLURM_CONF=${conf}`)) found.push(Number(entry));
-    } catch {
-      // gone
-    }
-  }
-  return found;
-}
+import { clusterProcesses, startSlurmCluster } from "./slurm-cluster.ts";
 
 async function until(check: () => boolean, seconds: number): Promise<boolean> {
   for (let i = 0; i < seconds * 10; i++) {
@@ -46,7 +32,14 @@ test("stop() cancels running jobs, stops the daemons and removes the cluster's f
     assert.ok(clusterProcesses(cluster.conf).length >= 4); // munged, slurmctld, slurmd, the job
     await cluster.stop();
     stopped = true;
-    assert.deepEqual(clusterProcesses(cluster.conf), []);
+    const left = clusterProcesses(cluster.conf).map((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, "latin1").replaceAll("\0", " ");
+      } catch {
+        return `${pid} (gone while looking)`;
+      }
+    });
+    assert.deepEqual(left, []);
     assert.equal(existsSync(cluster.dir), false);
     assert.equal(process.env["SLURM_CONF"], undefined);
   } finally {

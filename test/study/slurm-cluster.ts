@@ -63,15 +63,34 @@ export async function freePort(): Promise<number> {
 /** Job states in which a job still has (or will have) processes. */
 const ACTIVE = "PENDING,RUNNING,COMPLETING,CONFIGURING,SUSPENDED";
 
-/** Kills what this cluster may have left (a slurmstepd, a job's process): they carry its SLURM_CONF. */
-function killLeftovers(conf: string): void {
+/** Live processes (not zombies) that carry this cluster's SLURM_CONF: daemons, slurmstepd, jobs. */
+export function clusterProcesses(conf: string): number[] {
+  const found: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
-      if (readFileSync(`/proc/${entry}/environ`, "latin1").split("\0").includes(`SLURM_CONF=${conf}`)) process.kill(Number(entry), "SIGKILL");
+      // A zombie's environment reads as empty.
+      if (readFileSync(`/proc/${entry}/environ`, "latin1").split("\0").includes(`SLURM_CONF=${conf}`)) found.push(Number(entry));
     } catch {
       // gone, or not ours to read
     }
+  }
+  return found;
+}
+
+/** Kills what this cluster may have left (a slurmstepd, a job's process) and waits until it is gone. */
+async function killLeftovers(conf: string): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    const left = clusterProcesses(conf);
+    if (left.length === 0) return;
+    for (const pid of left) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
@@ -214,7 +233,7 @@ export async function startSlurmCluster(options: { gpus?: number } = {}): Promis
       clearTimeout(timer);
     }
     watchdog?.kill("SIGKILL");
-    killLeftovers(conf);
+    await killLeftovers(conf);
     if (process.env["SLURM_CONF"] === conf) delete process.env["SLURM_CONF"];
     await rm(dir, { recursive: true, force: true });
   };

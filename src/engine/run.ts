@@ -10,6 +10,7 @@ import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { engineEnv, pythonNotFound, type PythonChoice } from "./python.ts";
 import { parseLine, type DoneEvent, type EngineEvent, type ErrorEvent } from "./events.ts";
+import { multiNodeCommand, multiNodeFromEnv, srunNotFound } from "./multinode.ts";
 
 export interface EngineRunOptions {
   python: PythonChoice;
@@ -39,6 +40,8 @@ export interface EngineRunResult {
 
 export function engineCommand(python: PythonChoice, args: string[], gpus = 1): string[] {
   if (gpus > 1) {
+    const multi = multiNodeFromEnv();
+    if (multi) return multiNodeCommand(python.path, args, gpus, multi);
     return [python.path, "-m", "torch.distributed.run", "--standalone", `--nproc-per-node=${gpus}`, "-m", "kielo_engine", ...args];
   }
   return [python.path, "-m", "kielo_engine", ...args];
@@ -113,7 +116,8 @@ export async function runEngine(options: EngineRunOptions): Promise<EngineRunRes
   try {
     await new Promise<void>((resolve, reject) => {
       child.once("error", (error: NodeJS.ErrnoException) => {
-        reject(error.code === "ENOENT" ? pythonNotFound(options.python, "no such program") : error);
+        if (error.code === "ENOENT" && cmd === "srun") reject(srunNotFound());
+        else reject(error.code === "ENOENT" ? pythonNotFound(options.python, "no such program") : error);
       });
       child.once("close", (code, signal) => {
         result.exitCode = code;

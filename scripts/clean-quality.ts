@@ -18,10 +18,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { evaluateFile, type RecordVerdict } from "../src/clean/clean.ts";
 import { loadCleanConfig } from "../src/clean/config.ts";
+import { builtinScaffolding } from "../src/translate/prompt.ts";
 import { toJsonl } from "../src/data/jsonl.ts";
 import type { Conversation } from "../src/data/records.ts";
 import { seededRandom, shuffleInPlace, type Random } from "../src/util/random.ts";
-import { fencedCodeBlocks } from "../src/translate/segment.ts";
+import { fencedCodeBlocks } from "../src/text/fences.ts";
 
 export const CORRUPTIONS = ["truncated", "untranslated", "repetition", "wrong-language", "scaffolding", "empty", "code-block"] as const;
 export type Corruption =
@@ -221,7 +222,7 @@ export async function runBench(seed = 1): Promise<BenchResult> {
   try {
     const file = join(dir, "bench.jsonl");
     writeFileSync(file, toJsonl(items.map((item) => item.target)));
-    const { verdicts } = await evaluateFile({ input: file, config: loadCleanConfig(), quiet: true });
+    const { verdicts } = await evaluateFile({ input: file, config: loadCleanConfig(), scaffolding: builtinScaffolding, quiet: true });
     const labels = new Map(items.map((item) => [item.target.id, item.label]));
     const rows = new Map<Corruption, BenchResult["table"][number]>();
     const falseDrops: RecordVerdict[] = [];

@@ -10,8 +10,8 @@ import type { KieloRecord } from "../data/records.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { InputError, KieloError } from "../util/errors.ts";
 import { Progress } from "../util/progress.ts";
-import { textFields } from "../translate/fields.ts";
-import { builtinPromptPath, loadPrompt, type ScaffoldingMarker } from "../translate/prompt.ts";
+import { textFields } from "../text/fields.ts";
+import type { ScaffoldingMarker, ScaffoldingSource } from "../text/scaffolding.ts";
 import { readRecordList } from "../data/records-file.ts";
 import { RULES, type CleanConfig, type RuleName } from "./config.ts";
 import { learnBounds, logRatio, type RatioBounds } from "./length-ratio.ts";
@@ -26,6 +26,8 @@ export interface CleanInputs {
   /** Source language (else meta.translation.from, else the source record's `lang`). */
   sourceLang?: string;
   config: CleanConfig;
+  /** Markers of the translation prompt per language pair (`kielo translate`'s built-in prompts; none if absent). */
+  scaffolding?: ScaffoldingSource;
   quiet?: boolean;
 }
 
@@ -138,7 +140,7 @@ export async function evaluateFile(inputs: CleanInputs): Promise<{ verdicts: Rec
     const pair = `${from}-${to}`;
     let markers = scaffoldingByPair.get(pair);
     if (markers === undefined) {
-      markers = from !== undefined && existsSync(builtinPromptPath(from, to)) ? loadPrompt(from, to).scaffolding : [];
+      markers = from !== undefined && inputs.scaffolding !== undefined ? [...inputs.scaffolding(from, to)] : [];
       scaffoldingByPair.set(pair, markers);
     }
     return markers;

@@ -4,9 +4,9 @@
  * if any field has a finding) is made in `clean.ts`.
  */
 import { LangDetectException, detect } from "../eval/langid/langdetect.ts";
-import { protectedSpans } from "../translate/protect.ts";
-import type { ScaffoldingMarker } from "../translate/prompt.ts";
-import { fencedCodeBlocks } from "../translate/segment.ts";
+import { protectedSpans } from "../text/protect.ts";
+import type { ScaffoldingMarker } from "../text/scaffolding.ts";
+import { fencedCodeBlocks } from "../text/fences.ts";
 import type { CleanConfig, RuleName } from "./config.ts";
 import { logRatio, type RatioBounds } from "./length-ratio.ts";
 import {

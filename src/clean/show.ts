@@ -1,13 +1,14 @@
 /** The review view of cleaned/translated rows: `kielo clean --show` and `kielo translate --show`. */
 import { KieloError } from "../util/errors.ts";
-import { renderReview } from "../translate/review.ts";
+import { renderReview } from "../text/review.ts";
+import type { ScaffoldingSource } from "../text/scaffolding.ts";
 import { evaluateFile } from "./clean.ts";
 import { loadCleanConfig, type CleanConfig } from "./config.ts";
 
 export async function showRows(
   file: string,
   ids: readonly string[],
-  options: { source: string | undefined; lang: string | undefined; config?: CleanConfig; width?: number },
+  options: { source: string | undefined; lang: string | undefined; config?: CleanConfig; scaffolding?: ScaffoldingSource; width?: number },
 ): Promise<string> {
   const wanted = ids.map((id) => id.trim()).filter((id) => id !== "");
   const { verdicts } = await evaluateFile({
@@ -15,6 +16,7 @@ export async function showRows(
     ...(options.source !== undefined ? { source: options.source } : {}),
     ...(options.lang !== undefined ? { lang: options.lang } : {}),
     config: options.config ?? loadCleanConfig(),
+    ...(options.scaffolding !== undefined ? { scaffolding: options.scaffolding } : {}),
     quiet: true,
   });
   const byId = new Map(verdicts.map((verdict) => [verdict.record.id, verdict]));

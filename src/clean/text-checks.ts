@@ -1,6 +1,6 @@
 /** Text measurements the cleaning rules are built on. Pure functions, one job each. */
-import { protectedSpans } from "../translate/protect.ts";
-import { fencedCodeBlocks } from "../translate/segment.ts";
+import { protectedSpans } from "../text/protect.ts";
+import { fencedCodeBlocks } from "../text/fences.ts";
 
 /** Text without fenced code, inline code, URLs, e-mails and placeholders: what language-ID should see. */
 export function proseOnly(text: string): string {

@@ -11,6 +11,7 @@ import { Template } from "@huggingface/jinja";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import type { Message } from "../data/records.ts";
+import type { ScaffoldingMarker } from "../text/scaffolding.ts";
 import { KieloError } from "../util/errors.ts";
 
 const ExampleSchema = z.object({ source: z.string().min(1), target: z.string().min(1), origin: z.string().optional() });
@@ -25,15 +26,6 @@ const PromptFileSchema = z.object({
   examples: z.array(ExampleSchema).default([]),
 });
 export type PromptFile = z.infer<typeof PromptFileSchema>;
-
-/**
- * Text of the prompt that signals leaked scaffolding when it shows up in an output. An example's
- * target is a leak only when the source is not that example's own source.
- */
-export interface ScaffoldingMarker {
-  text: string;
-  exampleSource?: string;
-}
 
 export interface TranslationPrompt {
   path: string;
@@ -110,6 +102,11 @@ export function loadPrompt(from: string, to: string, promptFile?: string): Trans
     },
     scaffolding: scaffoldingMarkers(file),
   };
+}
+
+/** The scaffolding markers of the built-in prompt for a pair; none when kielo has no such prompt. */
+export function builtinScaffolding(from: string, to: string): ScaffoldingMarker[] {
+  return existsSync(builtinPromptPath(from, to)) ? loadPrompt(from, to).scaffolding : [];
 }
 
 /** Strings of a prompt that signal leaked scaffolding when they show up in an output. */

@@ -9,6 +9,7 @@
  * gives back the original message exactly.
  */
 
+import { FENCE } from "../text/fences.ts";
 import { encodeJsonStringBody, isJsonDocument, jsonValuePieces } from "./json-values.ts";
 
 /** A segment with `json` set is a JSON string value: its translation is re-escaped on assembly. */
@@ -19,13 +20,6 @@ export interface SegmentOptions {
   maxChars: number;
   /** Translate string values of JSON (whole-message JSON and ```json blocks); else keep JSON verbatim. */
   translateJson?: boolean;
-}
-
-/** Fenced code blocks (``` or ~~~), from the opening fence line to the closing one. */
-const FENCE = /^[ \t]*(`{3,}|~{3,})[^\n]*\n[\s\S]*?^[ \t]*\1[ \t]*$|^[ \t]*(`{3,}|~{3,})[^\n]*(?:\n[\s\S]*)?$(?![\s\S])/gm;
-
-export function fencedCodeBlocks(text: string): string[] {
-  return [...text.matchAll(FENCE)].map((match) => match[0]);
 }
 
 export function segmentMessage(text: string, options: SegmentOptions): Piece[] {

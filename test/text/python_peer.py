@@ -1,4 +1,4 @@
-"""Peer for src/text/python.ts: CPython's own answers.
+"""Peer for src/text/python-str.ts: CPython's own answers.
 
 stdin:  {"strings": ["...", ...], "separators": [",", ...], "words": [...], "candidates": [...]}
 stdout: {"python": "3.11.7", "unicode": "14.0.0",

@@ -2,8 +2,9 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { protect, protectedSpans, restore } from "../../src/translate/protect.ts";
-import { assemble, fencedCodeBlocks, segmentMessage } from "../../src/translate/segment.ts";
+import { protect, protectedSpans, restore } from "../../src/text/protect.ts";
+import { fencedCodeBlocks } from "../../src/text/fences.ts";
+import { assemble, segmentMessage } from "../../src/translate/segment.ts";
 import { FIXTURES } from "./helpers/fixture-records.ts";
 
 // Every English text of the fixtures, including the 68 oasst messages with code blocks.

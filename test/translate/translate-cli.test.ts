@@ -12,7 +12,7 @@ import { test } from "node:test";
 import { toJsonl } from "../../src/data/jsonl.ts";
 import type { KieloRecord } from "../../src/data/records.ts";
 import { openStore } from "../../src/store/db.ts";
-import { textFields } from "../../src/translate/fields.ts";
+import { textFields } from "../../src/text/fields.ts";
 import { startDeeplServer } from "./helpers/deepl-server.ts";
 import { loadFixtureSet } from "./helpers/fixture-records.ts";
 

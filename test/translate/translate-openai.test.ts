@@ -13,7 +13,7 @@ import type { KieloRecord } from "../../src/data/records.ts";
 import { createOpenAIBackend } from "../../src/generate/openai.ts";
 import type { DecodingSettings } from "../../src/generate/types.ts";
 import { openStore } from "../../src/store/db.ts";
-import { textFields } from "../../src/translate/fields.ts";
+import { textFields } from "../../src/text/fields.ts";
 import { loadPrompt } from "../../src/translate/prompt.ts";
 import { translateFile } from "../../src/translate/translate.ts";
 import { startDeeplServer, type DeeplServer } from "./helpers/deepl-server.ts";

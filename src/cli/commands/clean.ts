@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { cleanFile } from "../../clean/clean.ts";
 import { RULES, loadCleanConfig, type RuleName } from "../../clean/config.ts";
 import { showRows } from "../../clean/show.ts";
+import { builtinScaffolding } from "../../translate/prompt.ts";
 import { number } from "../options.ts";
 import { KieloError } from "../../util/errors.ts";
 
@@ -60,7 +61,7 @@ export function registerClean(program: Command): void {
         config.untranslated.max_word_overlap = number(options.maxWordOverlap, "--max-word-overlap", { min: 0, max: 1 });
       }
       if (options.show !== undefined) {
-        process.stdout.write(await showRows(input, options.show.split(","), { source: options.source, lang: options.lang, config }));
+        process.stdout.write(await showRows(input, options.show.split(","), { source: options.source, lang: options.lang, config, scaffolding: builtinScaffolding }));
         return;
       }
       if (options.out === undefined) throw new KieloError("--out <file> is required (or --show <ids> to review rows)");
@@ -72,6 +73,7 @@ export function registerClean(program: Command): void {
         ...(options.lang !== undefined ? { lang: options.lang } : {}),
         ...(options.sourceLang !== undefined ? { sourceLang: options.sourceLang } : {}),
         config,
+        scaffolding: builtinScaffolding,
         quiet: options.quiet ?? false,
       });
       const fired = Object.entries(report.rules)

@@ -5,7 +5,7 @@ import { addBackendOptions, backendFromOptions, type BackendCliOptions } from ".
 import { number } from "../options.ts";
 import { openStore, defaultStorePath } from "../../store/db.ts";
 import { KieloError } from "../../util/errors.ts";
-import { loadPrompt } from "../../translate/prompt.ts";
+import { builtinScaffolding, loadPrompt } from "../../translate/prompt.ts";
 import { translateFile } from "../../translate/translate.ts";
 import { showRows } from "../../clean/show.ts";
 
@@ -44,7 +44,7 @@ export function registerTranslate(program: Command): void {
     if (options.out === undefined) throw new KieloError("--out <file> is required");
     if (options.show !== undefined) {
       if (!existsSync(options.out)) throw new KieloError(`${options.out} not found: translate first, or run with --from-cache`);
-      process.stdout.write(await showRows(options.out, options.show.split(","), { source: undefined, lang: options.to }));
+      process.stdout.write(await showRows(options.out, options.show.split(","), { source: undefined, lang: options.to, scaffolding: builtinScaffolding }));
       return;
     }
     const log = (line: string) => process.stderr.write(`${line}\n`);

@@ -8,7 +8,7 @@
  * MULTILINE does not match before a final newline, and with the `u` flag many Python escapes
  * (`\,`, a lone `{`) are syntax errors. No npm library translates Python regex syntax, so this
  * module does it, one token at a time, with the Python-compatible class fragments of
- * `src/text/python.ts`. The resulting RegExp always has the `u` flag and never the `m` or `s`
+ * `src/text/python-str.ts`. The resulting RegExp always has the `u` flag and never the `m` or `s`
  * flag: anchors and `.` are spelled out instead.
  *
  * Supported: everything in Python's `re` syntax except the constructs JavaScript cannot
@@ -29,7 +29,7 @@ import {
   PY_W,
   PY_WORD_BOUNDARY,
   PY_WORD_CLASS_BODY,
-} from "../../text/python.ts";
+} from "../../text/python-str.ts";
 
 export interface PythonRegexFlags {
   /** `re.IGNORECASE` (Unicode simple case folding, as JS `/iu`). */

@@ -5,7 +5,7 @@
  * Loose: the same test on eight variants of the response — as is, without `*`, without its first
  * line, its last line, or both, and those three without `*` — followed if any variant passes.
  */
-import { PY_S, pyStrip } from "../../text/python.ts";
+import { PY_S, pyStrip } from "../../text/python-str.ts";
 import type { Check } from "./instructions/types.ts";
 
 /** The eight loose variants in the reference's order (split on `"\n"` only; `\r` stays). */

@@ -1,10 +1,10 @@
 // The regular expressions of nltk 3.9.1 `PunktLanguageVars` (the English defaults, which every
 // published Punkt model uses), translated from Python `re` to JS `u`-flag RegExp.
 //
-// Translation rules (see src/text/python.ts): `\s`/`\S` → Python's whitespace set, `\w`/`\d`
+// Translation rules (see src/text/python-str.ts): `\s`/`\S` → Python's whitespace set, `\w`/`\d`
 // → Unicode classes, `$` → Python's end-of-text (or before a final `\n`), MULTILINE `$` → before
 // `\n` or the end. VERBOSE whitespace and comments are dropped by hand.
-import { PY_END, PY_END_MULTILINE, PY_NOT_S, PY_S } from "../../text/python.ts";
+import { PY_END, PY_END_MULTILINE, PY_NOT_S, PY_S } from "../../text/python-str.ts";
 
 /** `sent_end_chars`: characters that can end a sentence. */
 export const SENT_END_CHARS: readonly string[] = [".", "?", "!"];

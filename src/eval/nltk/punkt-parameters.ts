@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { InputError, KieloError } from "../../util/errors.ts";
-import { pyStrip } from "../../text/python.ts";
+import { pyStrip } from "../../text/python-str.ts";
 
 /** What `PunktSentenceTokenizer` reads from its parameters. */
 export interface PunktParameters {

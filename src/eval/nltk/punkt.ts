@@ -7,7 +7,7 @@
 // the same; `len(...)` is never compared across strings.
 import { fileURLToPath } from "node:url";
 import { KieloError } from "../../util/errors.ts";
-import { isLower, isUpper, pyRstrip, pyStrip, PY_END } from "../../text/python.ts";
+import { isLower, isUpper, pyRstrip, pyStrip, PY_END } from "../../text/python-str.ts";
 import { isCollocation, loadPunktParameters, orthoContextOf, type PunktParameters } from "./punkt-parameters.ts";
 import { BOUNDARY_REALIGNMENT, PERIOD_CONTEXT, punktWordTokenize, SENT_END_CHARS } from "./punkt-language-vars.ts";
 

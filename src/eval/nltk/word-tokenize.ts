@@ -4,9 +4,9 @@
 //
 // Each Python `re.sub(pattern, repl)` becomes a global JS `u`-flag RegExp and a JS replacement
 // string, in the same order.
-// Python classes are translated with the fragments of src/text/python.ts; `(?i)` patterns are
+// Python classes are translated with the fragments of src/text/python-str.ts; `(?i)` patterns are
 // spelled out with Python's case equivalences (`pyCaselessLiteral`) instead of the JS `i` flag.
-import { PY_D, PY_END, PY_S, PY_W, pyCaselessLiteral, pySplit } from "../../text/python.ts";
+import { PY_D, PY_END, PY_S, PY_W, pyCaselessLiteral, pySplit } from "../../text/python-str.ts";
 import { sentTokenize } from "./punkt.ts";
 
 /**

@@ -13,7 +13,7 @@
  *   (tokens of the model's tokenizer, when one is given).
  */
 import { longestRepeatRun, words } from "../../clean/text-checks.ts";
-import { codePointLength, pySplit } from "../../text/python.ts";
+import { codePointLength, pySplit } from "../../text/python-str.ts";
 import type { LanguageDetector } from "../langid/index.ts";
 
 export interface AnswerMetrics {

@@ -14,7 +14,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { fencedCodeBlocks } from "../../../src/translate/segment.ts";
+import { fencedCodeBlocks } from "../../../src/text/fences.ts";
 
 export interface ServerOptions {
   /** Arrival numbers (1-based) answered with 429 (with Retry-After: 0). */

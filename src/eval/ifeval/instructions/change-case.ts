@@ -1,6 +1,6 @@
 /** `change_case:*` — capitalised words, and all-capital / all-lowercase English. */
 import { z } from "zod";
-import { isLower, isUpper } from "../../../text/python.ts";
+import { isLower, isUpper } from "../../../text/python-str.ts";
 import { wordTokenize } from "../../nltk/word-tokenize.ts";
 import { detectOrNoFeatures } from "../detect-language.ts";
 import { Count, NoArgs, Relation, compare, defineInstruction } from "./types.ts";

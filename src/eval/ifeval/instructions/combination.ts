@@ -1,6 +1,6 @@
 /** `combination:*` — two different responses, and repeating the prompt first. */
 import { z } from "zod";
-import { pySplit, pyStrip } from "../../../text/python.ts";
+import { pySplit, pyStrip } from "../../../text/python-str.ts";
 import { NoArgs, NonEmptyString, defineInstruction } from "./types.ts";
 
 /**

@@ -1,6 +1,6 @@
 /** `detectable_content:*` — placeholders and postscripts. */
 import { z } from "zod";
-import { pyStrip } from "../../../text/python.ts";
+import { pyStrip } from "../../../text/python-str.ts";
 import { PythonRegex } from "../python-regex.ts";
 import { Count, NonEmptyString, defineInstruction } from "./types.ts";
 

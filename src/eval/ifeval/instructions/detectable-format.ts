@@ -1,6 +1,6 @@
 /** `detectable_format:*` — bullets, fixed answers, highlights, sections, JSON and titles. */
 import { z } from "zod";
-import { pyRstrip, pyLstrip, pyStrip } from "../../../text/python.ts";
+import { pyRstrip, pyLstrip, pyStrip } from "../../../text/python-str.ts";
 import { pythonJsonLoads } from "../python-json.ts";
 import { PythonRegex } from "../python-regex.ts";
 import { Count, NoArgs, NonEmptyString, defineInstruction } from "./types.ts";

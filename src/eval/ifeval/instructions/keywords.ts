@@ -1,6 +1,6 @@
 /** `keywords:*` — keyword presence, frequency, forbidden words and letter frequency. */
 import { z } from "zod";
-import { pyStrip } from "../../../text/python.ts";
+import { pyStrip } from "../../../text/python-str.ts";
 import { PythonRegex } from "../python-regex.ts";
 import { Count, NonEmptyString, Relation, compare, defineInstruction } from "./types.ts";
 

@@ -1,6 +1,6 @@
 /** `length_constraints:*` — sentences, `***` paragraphs, words, and the first word of paragraph n. */
 import { z } from "zod";
-import { pyLstrip, pySplit, pyStrip } from "../../../text/python.ts";
+import { pyLstrip, pySplit, pyStrip } from "../../../text/python-str.ts";
 import { sentTokenize } from "../../nltk/punkt.ts";
 import { PythonRegex } from "../python-regex.ts";
 import { Count, NonEmptyString, Relation, compare, defineInstruction } from "./types.ts";

@@ -1,6 +1,6 @@
 /** `startend:*` — the end phrase and wrapping quotation marks. */
 import { z } from "zod";
-import { codePointLength, pyStrip } from "../../../text/python.ts";
+import { codePointLength, pyStrip } from "../../../text/python-str.ts";
 import { NoArgs, NonEmptyString, defineInstruction } from "./types.ts";
 
 /**

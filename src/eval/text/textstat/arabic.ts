@@ -4,7 +4,7 @@
  * output, from which the tashkeel marks are already gone (they are not `\w`), so for most text
  * the syllable count falls back to the character count.
  */
-import { codePointLength, PY_SPACE_CLASS_BODY } from "../../../text/python.ts";
+import { codePointLength, PY_SPACE_CLASS_BODY } from "../../../text/python-str.ts";
 import { listWords } from "./words.ts";
 
 const TASHKEEL_ALL = /[\u064E\u064B\u064F\u064C\u0650\u064D\u0651\u0652\u0653\u0657\u0658]/gu;

@@ -15,7 +15,7 @@
 import { countArabicLongWords, countArabicSyllables, countComplexArabicWords, countFaseeh } from "./arabic.ts";
 import { langRoot, SyllableCounter } from "./syllables.ts";
 import { countChars, countLetters, countSentences, countWords, listWords, removePunctuation } from "./words.ts";
-import { pySplit } from "../../../text/python.ts";
+import { pySplit } from "../../../text/python-str.ts";
 import { pyRound } from "../../../text/python-round.ts";
 
 export const TEXTSTAT_VERSION = "0.7.13";

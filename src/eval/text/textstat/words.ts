@@ -1,9 +1,9 @@
 /**
  * textstat's word and sentence primitives (textstat 0.7.13 `backend/transformations`,
  * `selections/_list_words`, `counts/_count_{chars,letters,words,sentences}`), with Python's
- * Unicode `\w`, `\s`, `\b` and `str.split()` (src/text/python.ts) and lengths in code points.
+ * Unicode `\w`, `\s`, `\b` and `str.split()` (src/text/python-str.ts) and lengths in code points.
  */
-import { codePointLength, PY_SPACE_CLASS_BODY, PY_WORD_BOUNDARY, PY_WORD_CLASS_BODY, pySplit } from "../../../text/python.ts";
+import { codePointLength, PY_SPACE_CLASS_BODY, PY_WORD_BOUNDARY, PY_WORD_CLASS_BODY, pySplit } from "../../../text/python-str.ts";
 
 const ALL_PUNCTUATION = new RegExp(`[^${PY_WORD_CLASS_BODY}${PY_SPACE_CLASS_BODY}]`, "gu");
 const PUNCTUATION_BUT_APOSTROPHE = new RegExp(`[^${PY_WORD_CLASS_BODY}${PY_SPACE_CLASS_BODY}']`, "gu");

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
-import { pyStrip } from "../../../text/python.ts";
+import { pyStrip } from "../../../text/python-str.ts";
 
 export const VADER_VERSION = "3.3.2";
 

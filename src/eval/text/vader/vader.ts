@@ -10,7 +10,7 @@
  * only 220 — not VADER's numbers.
  *
  * Python behaviour kept on purpose: `str.split()`/`strip()` whitespace, `len()` in code points and
- * `isupper()` come from src/text/python.ts; `round()` rounds half to even on the exact value
+ * `isupper()` come from src/text/python-str.ts; `round()` rounds half to even on the exact value
  * (src/text/python-round.ts); the `but` rule keeps 3.3.2's `list.index` lookup, which finds the
  * first *equal* sentiment, so repeated values are scaled at their first position; sums run left to
  * right as CPython 3.11's `sum()` does (3.12 added compensated summation, which can move a
@@ -18,7 +18,7 @@
  */
 import { BOOSTER_DICT, C_INCR, N_SCALAR, NEGATE, SPECIAL_CASES, vaderLexicons } from "./lexicon.ts";
 import { pyRound } from "../../../text/python-round.ts";
-import { codePointLength, isUpper, pySplit, pyStrip } from "../../../text/python.ts";
+import { codePointLength, isUpper, pySplit, pyStrip } from "../../../text/python-str.ts";
 
 export interface Polarity {
   neg: number;

@@ -1,4 +1,4 @@
-// src/text/python.ts: hand-checked cases, then CPython itself as a peer — every assigned code
+// src/text/python-str.ts: hand-checked cases, then CPython itself as a peer — every assigned code
 // point for the character classes and predicates, and a batch of strings for strip/split/len/\b.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -26,7 +26,7 @@ import {
   pyRstrip,
   pySplit,
   pyStrip,
-} from "../../src/text/python.ts";
+} from "../../src/text/python-str.ts";
 
 describe("Python str helpers (hand-checked)", () => {
   it("strip uses Python's whitespace set, not JS trim()'s", () => {

@@ -7,7 +7,7 @@
  * to the same text (and hits the same cache entry). Restoring reports sentinels that came back
  * missing, twice, or that the model invented, so that `clean` can drop the row.
  *
- * Fenced code blocks are not handled here: `segment.ts` keeps them out of what is sent at all.
+ * Fenced code blocks are not handled here: `translate/segment.ts` keeps them out of what is sent at all.
  */
 
 export interface Protected {

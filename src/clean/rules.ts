@@ -7,6 +7,7 @@ import { LangDetectException, detect } from "../eval/langid/langdetect.ts";
 import { protectedSpans } from "../text/protect.ts";
 import type { ScaffoldingMarker } from "../text/scaffolding.ts";
 import { fencedCodeBlocks } from "../text/fences.ts";
+import { letterWeight, requiredScriptsOf, scriptCounts, scriptsOf, scriptWeight, type Script } from "../text/scripts.ts";
 import type { CleanConfig, RuleName } from "./config.ts";
 import { logRatio, type RatioBounds } from "./length-ratio.ts";
 import {
@@ -17,6 +18,7 @@ import {
   multiset,
   looksLikeList,
   lowercaseWords,
+  ordinaryWords,
   proseOnly,
   sentencesOf,
   wordOverlap,
@@ -72,16 +74,23 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
 
   "wrong-language"(context, config) {
     const prose = proseOnly(context.target);
-    if (letterCount(prose) < config.language.min_letters) return [];
+    // The script first: most of the text in scripts the target language is not written in is the
+    // wrong language whatever language-ID says, and needs less text to tell.
+    // Words also in the source (kept names, identifiers, UI labels) say nothing about the language.
+    const sourceWords = new Set(context.source === undefined ? [] : words(context.source));
+    const ownWords = prose.replace(/[\p{L}\p{M}\p{N}]+/gu, (word) => (sourceWords.has(word.toLowerCase()) ? " " : word));
+    const wrongScript = foreignScript(ownWords, context.targetLang, config.language.min_script_letters);
+    if (wrongScript !== undefined) return [{ rule: "wrong-language", field: context.path, detail: wrongScript }];
+    if (letterWeight(prose) < config.language.min_letters) return [];
     const lang = safeDetect(prose);
-    if (lang === null || lang === context.targetLang) return [];
+    if (lang === null || sameLanguage(lang, context.targetLang)) return [];
     // Names and titles mislead language-ID on short texts ("Malediivit (parhaat All inclusive
-    // -resortit) Mauritius Cancun" → ro). Confirm on the ordinary lowercase words; too few of
-    // them means the text is mostly names, and no verdict is given.
-    const ordinary = lowercaseWords(prose).join(" ");
-    if (letterCount(ordinary) < config.language.min_letters || looksLikeList(prose)) return [];
+    // -resortit) Mauritius Cancun" → ro). Confirm on the ordinary words (not capitalised, or in a
+    // script without case); too few of them means the text is mostly names, and no verdict is given.
+    const ordinary = ordinaryWords(prose).join(" ");
+    if (letterWeight(ordinary) < config.language.min_letters || looksLikeList(prose)) return [];
     const confirmed = safeDetect(ordinary);
-    if (confirmed === null || confirmed === context.targetLang) return [];
+    if (confirmed === null || sameLanguage(confirmed, context.targetLang)) return [];
     return [{ rule: "wrong-language", field: context.path, detail: `detected ${lang}, expected ${context.targetLang}` }];
   },
 
@@ -241,6 +250,37 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
     return [];
   },
 };
+
+/** Language-ID codes name variants ("zh-cn"); a target given as "zh" or "zh-CN" matches either. */
+function sameLanguage(detected: string, target: string): boolean {
+  const base = (code: string) => code.toLowerCase().split(/[-_]/)[0]!;
+  return base(detected) === base(target);
+}
+
+/**
+ * "written in X" when most of the text (weighted as letterWeight does) is in scripts the target
+ * language is not written in; undefined when too short to tell or in the right script.
+ */
+function foreignScript(prose: string, targetLang: string, minLetters: number): string | undefined {
+  const expected = scriptsOf(targetLang);
+  let total = 0;
+  let inExpected = 0;
+  const other = new Map<Script, number>();
+  const counts = scriptCounts(prose);
+  for (const [script, count] of counts) {
+    const weight = count * scriptWeight(script);
+    total += weight;
+    if (expected.includes(script)) inExpected += weight;
+    else other.set(script, (other.get(script) ?? 0) + weight);
+  }
+  const required = requiredScriptsOf(targetLang);
+  if (required.length > 0 && inExpected >= minLetters && !required.some((script) => (counts.get(script) ?? 0) > 0)) {
+    return `no ${required.join("/")} letters, which ${targetLang} text has`;
+  }
+  if (total - inExpected < minLetters || inExpected >= 0.5 * total) return undefined;
+  const main = [...other].sort((a, b) => b[1] - a[1])[0]![0];
+  return `written in ${main} script (${Math.round((100 * (total - inExpected)) / total)}%), expected ${expected.join("/")} for ${targetLang}`;
+}
 
 /**
  * A sentence of running prose: it ends like a sentence and has none of the marks of a command or

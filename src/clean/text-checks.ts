@@ -1,11 +1,16 @@
 /** Text measurements the cleaning rules are built on. Pure functions, one job each. */
 import { protectedSpans } from "../text/protect.ts";
+import { withoutCodeLines } from "../text/code-shape.ts";
 import { fencedCodeBlocks } from "../text/fences.ts";
 
-/** Text without fenced code, inline code, URLs, e-mails and placeholders: what language-ID should see. */
+/**
+ * Text without fenced code, code-shaped lines outside fences, inline code, URLs, e-mails and
+ * placeholders: what language-ID should see.
+ */
 export function proseOnly(text: string): string {
   let out = text;
   for (const block of fencedCodeBlocks(text)) out = out.replace(block, "\n");
+  out = withoutCodeLines(out);
   const spans = protectedSpans(out);
   for (let i = spans.length - 1; i >= 0; i--) {
     const span = spans[i]!;
@@ -80,6 +85,17 @@ export function lowercaseWords(text: string): string[] {
   return (text.match(/[\p{L}\p{N}]+(?:['’][\p{L}]+)*/gu) ?? [])
     .filter((word) => word.length >= 3 && /^\p{Ll}/u.test(word))
     .map((word) => word.toLowerCase());
+}
+
+/**
+ * The words that say which language a text is in, leaving out names and titles: in cased scripts
+ * the words of 3+ letters that start lowercase; in scripts without case (Devanagari, CJK, Thai,
+ * Arabic …) every word, since case cannot single names out there.
+ */
+export function ordinaryWords(text: string): string[] {
+  return (text.match(/[\p{L}\p{M}\p{N}]+(?:['’][\p{L}]+)*/gu) ?? []).filter(
+    (word) => /^\p{Lo}/u.test(word) || (word.length >= 3 && /^\p{Ll}/u.test(word)),
+  );
 }
 
 /**

@@ -9,6 +9,7 @@ import type { ScaffoldingMarker } from "../text/scaffolding.ts";
 import { fencedCodeBlocks } from "../text/fences.ts";
 import { letterWeight, requiredScriptsOf, scriptCounts, scriptsOf, scriptWeight, type Script } from "../text/scripts.ts";
 import type { CleanConfig, RuleName } from "./config.ts";
+import { translatorNote } from "./translator-notes.ts";
 import { logRatio, type RatioBounds } from "./length-ratio.ts";
 import {
   endsCleanly,
@@ -201,6 +202,9 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
         return [{ rule: "scaffolding", field: context.path, detail: `contains ${JSON.stringify(match[0].trim())}` }];
       }
     }
+    if (context.source === undefined) return [];
+    const note = translatorNote(context.source, context.target);
+    if (note !== undefined) return [{ rule: "scaffolding", field: context.path, detail: `a note the source does not have: ${JSON.stringify(note.slice(0, 60))}` }];
     return [];
   },
 

@@ -14,6 +14,7 @@ import { textFields } from "../text/fields.ts";
 import type { ScaffoldingMarker, ScaffoldingSource } from "../text/scaffolding.ts";
 import { readRecordList } from "../data/records-file.ts";
 import { RULES, type CleanConfig, type RuleName } from "./config.ts";
+import { learnAlignment, type AlignmentModel } from "./alignment.ts";
 import { learnBounds, logRatio, type RatioBounds } from "./length-ratio.ts";
 import { RULE_FUNCTIONS, type Finding } from "./rules.ts";
 
@@ -46,10 +47,14 @@ export interface CleanReport {
   /** Per rule: rows it fired on (a row may break several), fields, up to 10 example ids. */
   rules: Record<RuleName, { rows: number; fields: number; examples: string[] }>;
   length_ratio: RatioBounds[];
+  /** Per language pair: what the misaligned rule learned from the file. */
+  alignment: AlignmentSummary[];
   rows_without_source: number;
   policy: string;
   config: CleanConfig;
 }
+
+export type AlignmentSummary = Omit<AlignmentModel, "coverage">;
 
 interface TranslationMetaLike {
   from?: unknown;
@@ -75,7 +80,7 @@ function sourceRecordFor(record: KieloRecord, sources: Map<string, KieloRecord> 
   return { ...(source as object), kind: record.kind, id: record.id, meta: {} } as KieloRecord;
 }
 
-export async function evaluateFile(inputs: CleanInputs): Promise<{ verdicts: RecordVerdict[]; bounds: RatioBounds[]; withoutSource: number }> {
+export async function evaluateFile(inputs: CleanInputs): Promise<{ verdicts: RecordVerdict[]; bounds: RatioBounds[]; alignment: AlignmentSummary[]; withoutSource: number }> {
   const located = await readRecordList(inputs.input);
   let sources: Map<string, KieloRecord> | undefined;
   if (inputs.source !== undefined) {
@@ -91,6 +96,7 @@ export async function evaluateFile(inputs: CleanInputs): Promise<{ verdicts: Rec
   }
   const prepared: Prepared[] = [];
   const ratios = new Map<string, number[]>();
+  const pairTexts = new Map<string, { source: string; target: string; group: string }[]>();
   let withoutSource = 0;
   for (const { record, line } of located) {
     const meta = translationMeta(record);
@@ -132,9 +138,20 @@ export async function evaluateFile(inputs: CleanInputs): Promise<{ verdicts: Rec
       list.push(logRatio(field.source, field.target));
       ratios.set(pair, list);
     }
+    for (const field of fields) {
+      if (field.source === undefined || field.source.trim() === "" || field.target.trim() === "") continue;
+      const list = pairTexts.get(pair) ?? [];
+      list.push({ source: field.source, target: field.target, group: `${line}` });
+      pairTexts.set(pair, list);
+    }
     prepared.push({ record, line, targetLang, sourceLang, fields });
   }
   const bounds = new Map([...ratios].map(([pair, values]) => [pair, learnBounds(pair, values, inputs.config.length_ratio)]));
+  const alignmentModels = new Map<string, AlignmentModel>();
+  for (const [pair, texts] of pairTexts) {
+    const model = learnAlignment(pair, texts, inputs.config.misaligned);
+    if (model !== undefined) alignmentModels.set(pair, model);
+  }
   const scaffoldingByPair = new Map<string, ScaffoldingMarker[]>();
   const scaffoldingFor = (from: string | undefined, to: string) => {
     const pair = `${from}-${to}`;
@@ -158,6 +175,7 @@ export async function evaluateFile(inputs: CleanInputs): Promise<{ verdicts: Rec
         targetLang: item.targetLang,
         sourceLang: item.sourceLang,
         bounds: bounds.get(pair),
+        alignment: alignmentModels.get(pair),
         translatorIssues: field.issues,
         scaffolding: scaffoldingFor(item.sourceLang, item.targetLang),
       };
@@ -172,10 +190,17 @@ export async function evaluateFile(inputs: CleanInputs): Promise<{ verdicts: Rec
     };
   });
   progress.done();
-  return { verdicts, bounds: [...bounds.values()], withoutSource };
+  const alignment = [...alignmentModels.values()].map(({ coverage: _coverage, ...summary }) => summary);
+  return { verdicts, bounds: [...bounds.values()], alignment, withoutSource };
 }
 
-export function buildReport(inputs: CleanInputs, verdicts: readonly RecordVerdict[], bounds: RatioBounds[], withoutSource: number): CleanReport {
+export function buildReport(
+  inputs: CleanInputs,
+  verdicts: readonly RecordVerdict[],
+  bounds: RatioBounds[],
+  alignmentBounds: AlignmentSummary[],
+  withoutSource: number,
+): CleanReport {
   const rules = Object.fromEntries(RULES.map((rule) => [rule, { rows: 0, fields: 0, examples: [] as string[] }])) as CleanReport["rules"];
   for (const verdict of verdicts) {
     const fired = new Set<RuleName>();
@@ -196,6 +221,7 @@ export function buildReport(inputs: CleanInputs, verdicts: readonly RecordVerdic
     rows_dropped: dropped,
     rules,
     length_ratio: bounds,
+    alignment: alignmentBounds,
     rows_without_source: withoutSource,
     policy: "a record is dropped as a unit if any of its text fields (any message; prompt, chosen or rejected) breaks a rule",
     config: inputs.config,
@@ -204,8 +230,8 @@ export function buildReport(inputs: CleanInputs, verdicts: readonly RecordVerdic
 
 export async function cleanFile(inputs: CleanInputs & { output: string; report?: string }): Promise<CleanReport> {
   if (inputs.source !== undefined && !existsSync(inputs.source)) throw new KieloError(`--source ${inputs.source} not found`);
-  const { verdicts, bounds, withoutSource } = await evaluateFile(inputs);
-  const report = buildReport(inputs, verdicts, bounds, withoutSource);
+  const { verdicts, bounds, alignment: alignmentBounds, withoutSource } = await evaluateFile(inputs);
+  const report = buildReport(inputs, verdicts, bounds, alignmentBounds, withoutSource);
   await writeFileAtomic(inputs.output, toJsonl(verdicts.filter((verdict) => verdict.findings.length === 0).map((verdict) => verdict.record)));
   if (inputs.report !== undefined) await writeFileAtomic(inputs.report, `${JSON.stringify(report, null, 2)}\n`);
   return report;

@@ -17,6 +17,7 @@ export const RULES = [
   "truncated",
   "code-block",
   "placeholder",
+  "misaligned",
 ] as const;
 export type RuleName = (typeof RULES)[number];
 
@@ -79,6 +80,19 @@ export const CleanConfigSchema = z
       })
       .strict()
       .default({ k: 2 }),
+    misaligned: z
+      .object({
+        /** Flag when chance explains a target's coverage better than a good translation by this log-likelihood ratio. */
+        min_log_odds: z.number().positive().default(5),
+        /** Target tokens with evidence (an anchor or a learned counterpart) needed for a verdict. */
+        min_evidence: z.number().int().min(1).default(3),
+        /** Fewer (source, target) fields than this for a language pair: nothing to learn from, no verdict. */
+        min_pairs: z.number().int().min(10).default(50),
+        /** Dice coefficient of co-occurrence above which two tokens are taken to translate each other. */
+        min_dice: z.number().min(0).max(1).default(0.5),
+      })
+      .strict()
+      .default({ min_log_odds: 5, min_evidence: 3, min_pairs: 50, min_dice: 0.5 }),
     scaffolding: z
       .object({
         /** Extra strings that must not appear in a target unless they are in its source. */

@@ -10,6 +10,7 @@ import { fencedCodeBlocks } from "../text/fences.ts";
 import { letterWeight, requiredScriptsOf, scriptCounts, scriptsOf, scriptWeight, type Script } from "../text/scripts.ts";
 import type { CleanConfig, RuleName } from "./config.ts";
 import { translatorNote } from "./translator-notes.ts";
+import type { AlignmentModel } from "./alignment.ts";
 import { logRatio, type RatioBounds } from "./length-ratio.ts";
 import {
   endsCleanly,
@@ -41,6 +42,8 @@ export interface FieldContext {
   sourceLang: string | undefined;
   /** Bounds for this field's language pair (absent when there is no source). */
   bounds: RatioBounds | undefined;
+  /** What the misaligned rule learned for this field's language pair (absent: no source, or too few pairs). */
+  alignment: AlignmentModel | undefined;
   /** Issues the translator recorded for this field (meta.translation.issues). */
   translatorIssues: { rule: string; detail: string }[];
   /** Strings of the translation prompt that must not show up in outputs. */
@@ -231,6 +234,24 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
     for (const [block, count] of sourceBlocks) missing += Math.max(0, count - (targetBlocks.get(block) ?? 0));
     if (missing === 0) return [];
     return [{ rule: "code-block", field: context.path, detail: `${missing} code block(s) of the source lost or altered` }];
+  },
+
+  misaligned(context, config) {
+    const { source, alignment } = context;
+    if (source === undefined || alignment === undefined || context.target.trim() === "") return [];
+    const coverage = alignment.coverage(source, context.target);
+    if (coverage === undefined) return [];
+    const odds = alignment.logOdds(coverage);
+    if (odds < config.misaligned.min_log_odds) return [];
+    return [
+      {
+        rule: "misaligned",
+        field: context.path,
+        detail:
+          `${coverage.found} of ${coverage.evidence} anchors and learned word counterparts found in the source ` +
+          `(good translations ${Math.round(100 * alignment.p_good)}%, another text ${Math.round(100 * alignment.p_chance)}% for ${alignment.pair}; log-odds ${odds.toFixed(1)})`,
+      },
+    ];
   },
 
   placeholder(context) {

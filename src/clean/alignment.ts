@@ -1,0 +1,181 @@
+/**
+ * Misalignment without a model: is the target a translation of *this* source, or a fluent
+ * translation of another message of similar length? Two kinds of evidence, both needing no
+ * dictionary shipped with kielo:
+ *
+ * - anchors that survive translation unchanged: numbers, names, code identifiers, URL and e-mail
+ *   parts, Latin terms kept in a Hindi or Japanese text — a target token that occurs in the source;
+ * - word correspondences learned from the file itself: over all (source, target) pairs of a
+ *   language pair, a target token and a source token that occur together in most of the pairs
+ *   where either occurs (Dice coefficient) translate each other (Finnish "kissa" ↔ English "cat").
+ *   A few swapped rows in the file do not disturb this: correspondences need repeated co-occurrence.
+ *
+ * The coverage of a target is the share of its tokens with such evidence that find their
+ * counterpart in the source. Good translations cover most; a misaligned target covers only what
+ * chance gives. Both rates are learned per language pair from the file itself: p_good is the
+ * median coverage of the file's own pairs, p_chance the mean coverage of each source by the target
+ * of *another* field of about the same length (the field next in source length). A field with n
+ * evidence tokens of which k are found is misaligned when chance explains it better than a good
+ * translation by at least `min_log_odds` (binomial log-likelihood ratio): a long text needs a
+ * clearly low coverage, a short one an all but empty one, so short texts are not flagged on noise.
+ *
+ * Tokens: lowercase words cut to their first five letters (a crude stem that lets inflected Finnish
+ * forms meet), numbers whole, and character bigrams in scripts written without spaces (CJK, Thai).
+ * Shape counts as evidence only where present (a question, a list, several paragraphs): as counts
+ * on every text ("1 paragraph, 0 lists") it was shared by most texts of similar length and diluted
+ * the coverage of swapped ones.
+ */
+import { median } from "./length-ratio.ts";
+
+const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
+
+export function alignmentTokens(text: string): string[] {
+  const out = new Set<string>();
+  for (const word of text.toLowerCase().match(/[\p{L}\p{M}\p{N}]+/gu) ?? []) {
+    if (UNSPACED.test(word)) {
+      const chars = [...word];
+      for (let i = 0; i + 2 <= chars.length; i++) out.add(chars[i]! + chars[i + 1]!);
+    } else if (/^\p{N}+$/u.test(word) || [...word].length >= 3) {
+      out.add([...word].slice(0, 5).join(""));
+    }
+  }
+  // Marks of shape that translation keeps, emitted only where present (so texts without them are
+  // not made alike): a question, a list, several paragraphs.
+  if (/[?？]/u.test(text)) out.add("⟨question⟩");
+  if (text.split("\n").filter((line) => /^\s*(?:[-*•]|\d+[.)])\s+\S/u.test(line)).length >= 2) out.add("⟨list⟩");
+  if (text.trim().split(/\n[ \t]*\n/).length >= 2) out.add("⟨paragraphs⟩");
+  return [...out];
+}
+
+/** A target token with more equally good counterparts than this tells nothing. */
+const MAX_COUNTERPARTS = 3;
+
+export interface AlignmentConfig {
+  min_log_odds: number;
+  min_evidence: number;
+  min_pairs: number;
+  min_dice: number;
+}
+
+export interface AlignmentModel {
+  pair: string;
+  /** Pairs learned from. */
+  pairs: number;
+  /** Learned target-token → source-token correspondences. */
+  correspondences: number;
+  /** Coverage of good translations (median over the file) and of another target of similar length (mean, chance). */
+  p_good: number;
+  p_chance: number;
+  /** Evidence tokens of a target and how many of them are found in the source; undefined below min_evidence. */
+  coverage(source: string, target: string): { evidence: number; found: number } | undefined;
+  /** log P(found | chance) − log P(found | good translation); misaligned above min_log_odds. */
+  logOdds(coverage: { evidence: number; found: number }): number;
+}
+
+function documentFrequency(documents: readonly string[][]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const document of documents) for (const token of document) counts.set(token, (counts.get(token) ?? 0) + 1);
+  return counts;
+}
+
+/**
+ * Learn correspondences and the two coverage rates from the (source, target) fields of one
+ * language pair; undefined with too few fields. Fields of one record (a Dolly instruction and its
+ * response) share topic words, so co-occurrence is counted per record (`group`), else every
+ * topic word of a record would look like the translation of every other.
+ */
+export function learnAlignment(
+  pair: string,
+  texts: readonly { source: string; target: string; group?: string }[],
+  config: AlignmentConfig,
+): AlignmentModel | undefined {
+  if (texts.length < config.min_pairs) return undefined;
+  const groups = new Map<string, { source: Set<string>; target: Set<string> }>();
+  // A target text that occurs twice (a swapped row copies another row's target) is one document:
+  // else its words would co-occur twice with the words of two unrelated sources and seem to translate them.
+  const groupOfTarget = new Map<string, string>();
+  for (const [index, text] of texts.entries()) {
+    const normalised = text.target.trim();
+    const key = groupOfTarget.get(normalised) ?? text.group ?? `#${index}`;
+    groupOfTarget.set(normalised, key);
+    const group = groups.get(key) ?? { source: new Set<string>(), target: new Set<string>() };
+    for (const token of alignmentTokens(text.source)) group.source.add(token);
+    for (const token of alignmentTokens(text.target)) group.target.add(token);
+    groups.set(key, group);
+  }
+  const sources = [...groups.values()].map((group) => [...group.source]);
+  const targets = [...groups.values()].map((group) => [...group.target]);
+  const sourceDf = documentFrequency(sources);
+  const targetDf = documentFrequency(targets);
+  // Tokens in more than a fifth of the records (function words, "the", "ja") say nothing about which text it is.
+  const useful = (df: Map<string, number>, token: string) => df.get(token)! >= 2 && df.get(token)! <= 0.2 * groups.size;
+  const together = new Map<string, number>();
+  for (const [i, sourceTokens] of sources.entries()) {
+    const kept = sourceTokens.filter((token) => useful(sourceDf, token));
+    for (const target of targets[i]!) {
+      if (!useful(targetDf, target)) continue;
+      for (const source of kept) {
+        const key = `${target}\u0000${source}`;
+        together.set(key, (together.get(key) ?? 0) + 1);
+      }
+    }
+  }
+  // Each target token keeps its best counterparts; one with many equally good ones (rare words that
+  // met only in the same two records) is ambiguous and left out.
+  const best = new Map<string, { dice: number; sources: string[] }>();
+  for (const [key, n] of together) {
+    if (n < 2) continue;
+    const [target, source] = key.split("\u0000") as [string, string];
+    const dice = (2 * n) / (sourceDf.get(source)! + targetDf.get(target)!);
+    if (dice < config.min_dice) continue;
+    const current = best.get(target);
+    if (current === undefined || dice > current.dice + 1e-9) best.set(target, { dice, sources: [source] });
+    else if (Math.abs(dice - current.dice) <= 1e-9) current.sources.push(source);
+  }
+  const correspondences = new Map<string, string[]>();
+  let count = 0;
+  for (const [target, { sources: counterparts }] of best) {
+    if (counterparts.length > MAX_COUNTERPARTS) continue;
+    correspondences.set(target, counterparts);
+    count += counterparts.length;
+  }
+  const coverage = (source: string, target: string): { evidence: number; found: number } | undefined => {
+    const sourceTokens = new Set(alignmentTokens(source));
+    let evidence = 0;
+    let found = 0;
+    for (const token of alignmentTokens(target)) {
+      const counterparts = correspondences.get(token);
+      const anchor = sourceTokens.has(token);
+      if (!anchor && counterparts === undefined) continue;
+      evidence += 1;
+      if (anchor || counterparts!.some((counterpart) => sourceTokens.has(counterpart))) found += 1;
+    }
+    return evidence < config.min_evidence ? undefined : { evidence, found };
+  };
+  const share = (value: { evidence: number; found: number } | undefined) => (value === undefined ? undefined : value.found / value.evidence);
+  const defined = (values: (number | undefined)[]) => values.filter((value) => value !== undefined);
+  const own = defined(texts.map((text) => share(coverage(text.source, text.target))));
+  // Chance: each source against the target of its neighbour in source length (a swap that passes length checks).
+  const bySourceLength = texts.map((text, index) => ({ index, length: text.source.length })).sort((a, b) => a.length - b.length);
+  const chance = defined(
+    bySourceLength.map((entry, rank) => {
+      const other = bySourceLength[rank + 1 < bySourceLength.length ? rank + 1 : rank - 1];
+      return other === undefined ? undefined : share(coverage(texts[entry.index]!.source, texts[other.index]!.target));
+    }),
+  ).sort((a, b) => a - b);
+  // Clamped so that a degenerate file (all perfect, or chance finding nothing) keeps both rates usable.
+  // p_good at most 0.85: coverage varies more between texts than a binomial allows (a terse source,
+  // a free translation), and a higher rate would make every miss look like evidence.
+  const pGood = Math.min(0.85, Math.max(0.5, own.length > 0 ? median(own) : 0.8));
+  const pChance = Math.min(0.5, Math.max(0.02, chance.length > 0 ? chance.reduce((a, b) => a + b, 0) / chance.length : 0.1));
+  return {
+    pair,
+    pairs: texts.length,
+    correspondences: count,
+    p_good: pGood,
+    p_chance: pChance,
+    coverage,
+    logOdds: ({ evidence, found }) =>
+      found * Math.log(pChance / pGood) + (evidence - found) * Math.log((1 - pChance) / (1 - pGood)),
+  };
+}

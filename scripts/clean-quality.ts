@@ -11,7 +11,8 @@
  * Goals (issue 14): ≥ 97 % of corrupted rows caught, ≥ 90 % of each kind, ≤ 1 % of good rows
  * dropped, on every source; exit 1 otherwise.
  *
- * Usage: node scripts/clean-quality.ts [--seed N] [--json] [--verbose]
+ * Usage: node scripts/clean-quality.ts [--seed N] [--json] [--verbose] [--short]
+ * (--short: the short-text threshold sweep of scripts/clean-bench/short-texts.ts instead)
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,12 +26,15 @@ import { fencedCodeBlocks } from "../src/text/fences.ts";
 import { builtinScaffolding } from "../src/translate/prompt.ts";
 import { seededRandom, shuffleInPlace, type Random } from "../src/util/random.ts";
 import { CORRUPTIONS, corrupt, type CorruptionKind } from "./clean-bench/corrupt.ts";
+import { formatShort, shortTextSweep } from "./clean-bench/short-texts.ts";
 import { loadSources, type BenchSource, type Item, type Label } from "./clean-bench/sources.ts";
 
 export { CORRUPTIONS };
 
 export const GOALS = { catchRate: 0.97, perKind: 0.9, falseDropRate: 0.01 };
 const PER_KIND = 25;
+/** At most this share of a source is corrupted: a file where half the rows are broken would distort what is learned from it. */
+const MAX_CORRUPTED_SHARE = 0.35;
 
 function sourceOf(target: Conversation, index: number): string {
   const source = (target.meta["translation"] as { source: { messages: { content: string }[] } } | undefined)?.source;
@@ -48,7 +52,7 @@ function messageIndex(item: Item, kind: CorruptionKind): number {
   return index;
 }
 
-/** Corrupt a seeded share of each source's good rows, PER_KIND rows per kind where there are enough. */
+/** Corrupt a seeded share of each source's good rows: PER_KIND rows per kind where there are enough, at most MAX_CORRUPTED_SHARE of the rows. */
 export function corruptSource(source: BenchSource, random: Random): Item[] {
   const items = source.items.map((item) => ({ label: item.label, target: structuredClone(item.target) }));
   const good = (item: Item) => item.label === "none";
@@ -63,7 +67,7 @@ export function corruptSource(source: BenchSource, random: Random): Item[] {
   );
   const kinds = source.kinds.filter((kind) => kind !== "code-block");
   const withCode = source.kinds.includes("code-block") ? eligible.filter((item) => item.target.messages.some((m) => fencedCodeBlocks(m.content).length > 0)) : [];
-  const perKind = Math.min(PER_KIND, Math.floor((eligible.length - withCode.length) / (kinds.length + 3)));
+  const perKind = Math.min(PER_KIND, Math.floor((eligible.length - withCode.length) / (kinds.length + 3)), Math.floor((MAX_CORRUPTED_SHARE * items.length) / source.kinds.length));
   const corrupted = new Set<Item>();
   const apply = (item: Item, kind: CorruptionKind) => {
     const index = messageIndex(item, kind);
@@ -222,7 +226,9 @@ export function formatBench(result: BenchResult): string {
   ].join("\n");
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes("--short")) {
+  process.stdout.write(`${formatShort(shortTextSweep())}\n`);
+} else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const seedAt = process.argv.indexOf("--seed");
   const seed = seedAt > 0 ? Number(process.argv[seedAt + 1]) : 1;
   const started = performance.now();

@@ -62,8 +62,21 @@ export function lostVerbatimSpans(en: string, target: string): boolean {
   return spans.some((span) => !target.includes(span));
 }
 
+/**
+ * A sentence or line of the English (6+ words of plain prose, no code marks) found verbatim in the
+ * target: the reference translation left it untranslated.
+ */
+export function copiedSentence(en: string, target: string): boolean {
+  const prose = en.replace(/```[\s\S]*?```/g, " ").replace(/\[\d+\]/g, "\n");
+  const copied = prose
+    .split(/(?<=[.!?])\s+|\n+/)
+    .map((part) => part.trim())
+    .filter((part) => part.split(/\s+/).length >= 3 && !/[_=<>{}\\/`]/.test(part) && target.includes(part));
+  return copied.some((part) => part.split(/\s+/).length >= 6) || copied.length >= 3;
+}
+
 function realDefect(en: string, target: string): Label {
-  if (en === target && en.split(/\s+/).length >= 8) return "untranslated (real)";
+  if ((en === target && en.split(/\s+/).length >= 3) || copiedSentence(en, target)) return "untranslated (real)";
   return lostVerbatimSpans(en, target) ? "inline-code/URL (real)" : "none";
 }
 
@@ -74,9 +87,11 @@ interface GettextRow { domain: string; en: string; [lang: string]: string }
 function dollyItems(rows: readonly DollyRow[]): Item[] {
   const user = (instruction: string, context: string) => (context === "" ? instruction : `${instruction}\n\n${context}`);
   return rows.map((row) => ({
-    label: [row.instruction, row.context, row.response].some((en, i) => lostVerbatimSpans(en, [row.instruction_fi, row.context_fi, row.response_fi][i]!))
-      ? "inline-code/URL (real)"
-      : "none",
+    label: [row.instruction, row.context, row.response].some((en, i) => copiedSentence(en, [row.instruction_fi, row.context_fi, row.response_fi][i]!))
+      ? "untranslated (real)"
+      : [row.instruction, row.context, row.response].some((en, i) => lostVerbatimSpans(en, [row.instruction_fi, row.context_fi, row.response_fi][i]!))
+        ? "inline-code/URL (real)"
+        : "none",
     target: translated(
       row.id.replace(":", "-"),
       "fi",
@@ -120,7 +135,7 @@ export function loadSources(): BenchSource[] {
     items: gettext
       .filter((row) => row[lang] !== undefined)
       .map((row, i) => ({
-        label: row[lang] === row.en ? "untranslated (real)" : "none",
+        label: realDefect(row.en, row[lang]!),
         target: translated(`${row.domain}-${i}`, lang, [{ role: "user", content: row.en }], [row[lang]!]),
       })),
     // The same message in the other languages of the catalogs: real wrong-language output.

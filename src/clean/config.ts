@@ -28,12 +28,12 @@ export const CleanConfigSchema = z
     language: z
       .object({
         /** Texts with fewer letters (after removing code, URLs …) are not language-checked: too short to tell. */
-        min_letters: z.number().int().min(1).default(60),
+        min_letters: z.number().int().min(1).default(30),
         /** Letters in scripts the target language is not written in needed to call it the wrong language (CJK letters count 3). */
         min_script_letters: z.number().int().min(1).default(20),
       })
       .strict()
-      .default({ min_letters: 60, min_script_letters: 20 }),
+      .default({ min_letters: 30, min_script_letters: 20 }),
     length_ratio: z
       .object({
         /** Bounds are median ± k × MAD (scaled to σ) of ln(len_target / len_source) over the file. */

@@ -91,7 +91,8 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
     // Names and titles mislead language-ID on short texts ("Malediivit (parhaat All inclusive
     // -resortit) Mauritius Cancun" → ro). Confirm on the ordinary words (not capitalised, or in a
     // script without case); too few of them means the text is mostly names, and no verdict is given.
-    const ordinary = ordinaryWords(prose).join(" ");
+    // Each word once: a list repeating one word ("5 mitalia" five times) is not five words of evidence.
+    const ordinary = [...new Set(ordinaryWords(prose))].join(" ");
     if (letterWeight(ordinary) < config.language.min_letters || looksLikeList(prose)) return [];
     const confirmed = safeDetect(ordinary);
     if (confirmed === null || sameLanguage(confirmed, context.targetLang)) return [];
@@ -104,11 +105,26 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
     const source = context.source.trim();
     const target = context.target.trim();
     const sourceProse = proseOnly(source);
-    if (target !== "" && target === source && letterCount(sourceProse) >= 20 && words(sourceProse).length >= config.untranslated.min_words) {
+    // Between languages of different scripts, a copy is a copy however short (a Hindi UI string
+    // identical to its English source); in the same script a short one may be a name or a title.
+    const otherScript = !scriptsOf(context.targetLang).some((script) => scriptsOf(context.sourceLang!).includes(script));
+    if (target !== "" && target === source && letterCount(sourceProse) >= 20 && (otherScript || words(sourceProse).length >= config.untranslated.min_words)) {
       return [{ rule: "untranslated", field: context.path, detail: "identical to the source" }];
     }
+    // Ordinary words of the source left in a target of another script (a half-translated UI string).
+    if (otherScript) {
+      const sourceWords = new Set(lowercaseWords(sourceProse));
+      // Paths and dotted names ("/system/proxy/https") are kept verbatim on purpose.
+      const targetProse = proseOnly(target).replace(/\S*[/\\.]\S*[/\\.]\S*/g, " ");
+      const left = lowercaseWords(targetProse).filter((word) => sourceWords.has(word));
+      const leftLetters = letterCount(left.join(""));
+      if (left.length >= 3 && leftLetters >= config.untranslated.max_left_share * 2 * letterWeight(targetProse) && leftLetters >= 15) {
+        return [{ rule: "untranslated", field: context.path, detail: `${left.length} ordinary words of the source left as they are: "${left.slice(0, 5).join(" ")}"` }];
+      }
+    }
     const overlap = wordOverlap(proseOnly(source), proseOnly(target));
-    if (!looksLikeList(proseOnly(target)) &&
+    // In another script the overlap of Latin words says nothing (they are the kept terms); the checks above cover it.
+    if (!otherScript && !looksLikeList(proseOnly(target)) &&
       overlap.words >= config.untranslated.min_words && overlap.share > config.untranslated.max_word_overlap) {
       findings.push({
         rule: "untranslated",

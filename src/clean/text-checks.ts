@@ -11,6 +11,8 @@ export function proseOnly(text: string): string {
   let out = text;
   for (const block of fencedCodeBlocks(text)) out = out.replace(block, "\n");
   out = withoutCodeLines(out);
+  // Code identifiers inside prose (snake_case, camelCase, dotted calls) are names, not language.
+  out = out.replace(/[\w.]*_[\w.]+|\b[a-z]+[A-Z]\w*|\b\w+(?:\.\w+)+\(\)/g, " ");
   const spans = protectedSpans(out);
   for (let i = spans.length - 1; i >= 0; i--) {
     const span = spans[i]!;
@@ -131,7 +133,7 @@ export function multiset(items: readonly string[]): Map<string, number> {
   return counts;
 }
 
-/** Ends like a finished sentence (or list item, or code). */
+/** Ends like a finished sentence (or list item, or code), in Latin, CJK or Devanagari punctuation. */
 export function endsCleanly(text: string): boolean {
-  return /[.!?…:;)\]}"'”’»`*>|\d]\s*$/u.test(text.trimEnd()) || text.trimEnd().endsWith("```");
+  return /[.!?…:;)\]}"'”’»`*>|\d。！？：；」』）】〉》।॥]\s*$/u.test(text.trimEnd()) || text.trimEnd().endsWith("```");
 }

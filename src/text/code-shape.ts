@@ -8,7 +8,8 @@
 
 const CODE_LINE: readonly RegExp[] = [
   // Statements that open with a keyword of a common language (lowercase, as code writes them).
-  /^\s*(?:def|class|import|from \S+ import|return|elif|else:|try:|except\b|finally:|while|for \S+ in|if .*[:{)]\s*$|var|let|const|func|function|fn|pub|extends|package|using|#include|#define|public|private|static|void|int|print\(|console\.|echo|export|sudo|npm|npx|pip|git|cd|ls|mkdir|apt(?:-get)?|docker|curl|wget|python3?|node|java|gcc|make|SELECT|INSERT|UPDATE|CREATE|DELETE FROM)\b.*$/,
+  /^\s*(?:if|elif|while|for)\b.*[:{]\s*$/,
+  /^\s*(?:def|class|import|from \S+ import|return|elif|else:|try:|except\b|finally:|while|for \S+ in|var|let|const|func|function|fn|pub|extends|package|using|#include|#define|public|private|static|void|int|print\(|console\.|echo|export|sudo|npm|npx|pip|git|cd|ls|mkdir|apt(?:-get)?|docker|curl|wget|python3?|node|java|gcc|make|SELECT|INSERT|UPDATE|CREATE|DELETE FROM)\b.*$/,
   // Assignments and augmented assignments: `x = 5`, `self.a += 1`, `key: value` in YAML is not included.
   /^\s*[A-Za-z_$][\w$]*(?:\.[\w$]+|\[[^\]]*\])*\s*(?:[-+*/%|&^]|\/\/|\*\*|:)?=\s*\S.*$/,
   // Calls and lines ending like code: `foo(bar);`, `}`, `{`, `);`, `end`.

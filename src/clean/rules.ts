@@ -87,7 +87,7 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
     if (wrongScript !== undefined) return [{ rule: "wrong-language", field: context.path, detail: wrongScript }];
     if (letterWeight(prose) < config.language.min_letters) return [];
     const lang = safeDetect(prose);
-    if (lang === null || sameLanguage(lang, context.targetLang)) return [];
+    if (lang === null || sameLanguage(lang, context.targetLang, prose)) return [];
     // Names and titles mislead language-ID on short texts ("Malediivit (parhaat All inclusive
     // -resortit) Mauritius Cancun" → ro). Confirm on the ordinary words (not capitalised, or in a
     // script without case); too few of them means the text is mostly names, and no verdict is given.
@@ -95,7 +95,7 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
     const ordinary = [...new Set(ordinaryWords(prose))].join(" ");
     if (letterWeight(ordinary) < config.language.min_letters || looksLikeList(prose)) return [];
     const confirmed = safeDetect(ordinary);
-    if (confirmed === null || sameLanguage(confirmed, context.targetLang)) return [];
+    if (confirmed === null || sameLanguage(confirmed, context.targetLang, prose)) return [];
     return [{ rule: "wrong-language", field: context.path, detail: `detected ${lang}, expected ${context.targetLang}` }];
   },
 
@@ -292,10 +292,21 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
   },
 };
 
-/** Language-ID codes name variants ("zh-cn"); a target given as "zh" or "zh-CN" matches either. */
-function sameLanguage(detected: string, target: string): boolean {
+/**
+ * Whether language-ID's answer agrees with the target. Codes name variants ("zh-cn"); a target
+ * given as "zh" or "zh-CN" matches either. An answer the text's script rules out counts as agreeing
+ * (no verdict), since then language-ID has misread the text, not found another language.
+ */
+function sameLanguage(detected: string, target: string, text: string): boolean {
   const base = (code: string) => code.toLowerCase().split(/[-_]/)[0]!;
-  return base(detected) === base(target);
+  if (base(detected) === base(target)) return true;
+  // A language whose script is not in the text at all (Korean without Hangul) is a misreading.
+  const counts = scriptCounts(text);
+  const present = (scripts: readonly Script[]) => scripts.some((script) => (counts.get(script) ?? 0) > 0);
+  const required = requiredScriptsOf(detected);
+  if (!present(scriptsOf(detected)) || (required.length > 0 && !present(required))) return true;
+  // Kanji-heavy Japanese is often read as Chinese; Chinese has no kana, so kana settle it.
+  return base(target) === "ja" && base(detected) === "zh" && /[\p{Script=Hiragana}\p{Script=Katakana}]/u.test(text);
 }
 
 /**

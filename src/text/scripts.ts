@@ -88,11 +88,15 @@ export function scriptOfLetter(letter: string): Script {
   return "Other";
 }
 
-/** Letters per script (marks and digits are not letters). */
+/**
+ * Letters per script of the scripts listed above. Vowel signs count (Devanagari writes most vowels
+ * as marks: "स्थिति" is 3 letters and 3 marks); marks shared by all scripts and digits do not.
+ */
 export function scriptCounts(text: string): Map<Script, number> {
   const counts = new Map<Script, number>();
-  for (const letter of text.match(/\p{L}/gu) ?? []) {
+  for (const letter of text.match(/[\p{L}\p{M}]/gu) ?? []) {
     const script = scriptOfLetter(letter);
+    if (script === "Other") continue;
     counts.set(script, (counts.get(script) ?? 0) + 1);
   }
   return counts;

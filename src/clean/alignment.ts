@@ -55,6 +55,7 @@ export interface AlignmentConfig {
   min_evidence: number;
   min_pairs: number;
   min_dice: number;
+  max_groups: number;
 }
 
 export interface AlignmentModel {
@@ -103,29 +104,44 @@ export function learnAlignment(
     for (const token of alignmentTokens(text.target)) group.target.add(token);
     groups.set(key, group);
   }
-  const sources = [...groups.values()].map((group) => [...group.source]);
-  const targets = [...groups.values()].map((group) => [...group.target]);
+  // Learn from at most max_groups records, evenly spaced: co-occurrence grows with records × words².
+  const all = [...groups.values()];
+  const step = Math.max(1, Math.ceil(all.length / config.max_groups));
+  const sampled = all.filter((_, index) => index % step === 0);
+  const sources = sampled.map((group) => [...group.source]);
+  const targets = sampled.map((group) => [...group.target]);
   const sourceDf = documentFrequency(sources);
   const targetDf = documentFrequency(targets);
   // Tokens in more than a fifth of the records (function words, "the", "ja") say nothing about which text it is.
-  const useful = (df: Map<string, number>, token: string) => df.get(token)! >= 2 && df.get(token)! <= 0.2 * groups.size;
-  const together = new Map<string, number>();
+  const useful = (df: Map<string, number>, token: string) => (df.get(token) ?? 0) >= 2 && df.get(token)! <= 0.2 * sampled.length;
+  // Token pairs counted under numeric keys (target id × 2^21 + source id): far lighter than string keys.
+  const ids = new Map<string, number>();
+  const idOf = (token: string) => {
+    let id = ids.get(token);
+    if (id === undefined) {
+      id = ids.size;
+      ids.set(token, id);
+    }
+    return id;
+  };
+  const tokenOf: string[] = [];
+  const together = new Map<number, number>();
   for (const [i, sourceTokens] of sources.entries()) {
-    const kept = sourceTokens.filter((token) => useful(sourceDf, token));
+    const kept = sourceTokens.filter((token) => useful(sourceDf, token)).map(idOf);
     for (const target of targets[i]!) {
       if (!useful(targetDf, target)) continue;
-      for (const source of kept) {
-        const key = `${target}\u0000${source}`;
-        together.set(key, (together.get(key) ?? 0) + 1);
-      }
+      const base = idOf(target) * 2 ** 21;
+      for (const source of kept) together.set(base + source, (together.get(base + source) ?? 0) + 1);
     }
   }
+  for (const [token, id] of ids) tokenOf[id] = token;
   // Each target token keeps its best counterparts; one with many equally good ones (rare words that
   // met only in the same two records) is ambiguous and left out.
   const best = new Map<string, { dice: number; sources: string[] }>();
   for (const [key, n] of together) {
     if (n < 2) continue;
-    const [target, source] = key.split("\u0000") as [string, string];
+    const target = tokenOf[Math.floor(key / 2 ** 21)]!;
+    const source = tokenOf[key % 2 ** 21]!;
     const dice = (2 * n) / (sourceDf.get(source)! + targetDf.get(target)!);
     if (dice < config.min_dice) continue;
     const current = best.get(target);

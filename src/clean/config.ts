@@ -90,9 +90,11 @@ export const CleanConfigSchema = z
         min_pairs: z.number().int().min(10).default(50),
         /** Dice coefficient of co-occurrence above which two tokens are taken to translate each other. */
         min_dice: z.number().min(0).max(1).default(0.5),
+        /** Records learned from at most (evenly spaced): memory and time grow with records × words². */
+        max_groups: z.number().int().min(10).default(3000),
       })
       .strict()
-      .default({ min_log_odds: 5, min_evidence: 3, min_pairs: 50, min_dice: 0.5 }),
+      .default({ min_log_odds: 5, min_evidence: 3, min_pairs: 50, min_dice: 0.5, max_groups: 3000 }),
     scaffolding: z
       .object({
         /** Extra strings that must not appear in a target unless they are in its source. */

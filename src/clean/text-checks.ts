@@ -29,12 +29,16 @@ export function words(text: string): string[] {
   return text.toLowerCase().match(/[\p{L}\p{N}]+(?:['’][\p{L}]+)*/gu) ?? [];
 }
 
+const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}]/u;
+
 /**
  * The longest run of one word n-gram repeated back to back: returns the repeat count and the
  * words the run covers. Catches generation loops ("the cat sat. the cat sat. the cat sat. …").
  */
 export function longestRepeatRun(text: string, maxN = 60): { repeats: number; runWords: number; unit: string } {
-  const tokens = words(text);
+  // Scripts written without spaces (Japanese, Chinese, Thai): each character is a token, else a
+  // whole sentence is one "word" and a loop of it looks short.
+  const tokens = words(text).flatMap((word) => (UNSPACED.test(word) ? [...word] : [word]));
   let best = { repeats: 1, runWords: 0, unit: "" };
   for (let n = 1; n <= Math.min(maxN, Math.floor(tokens.length / 2)); n++) {
     let i = 0;

@@ -1,22 +1,44 @@
 /**
- * Cleaning quality on real data (the `npm run bench:clean` set, every source): the goals of
- * issue 14 for the rules that meet them, and floors that keep the others from getting worse.
+ * Cleaning quality on real data (the `npm run bench:clean` sources). The goals of issue 14
+ * (≥ 97 % caught, ≥ 90 % per kind, ≤ 1 % of good rows dropped) are reported by the bench; these
+ * floors hold what is reached today so that no change makes it worse unnoticed (docs/translate.md
+ * has the measured numbers and what is short of the goals).
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { formatBench, runBench } from "../../scripts/clean-quality.ts";
 
+const FLOORS: Record<string, number> = {
+  empty: 0.95,
+  repetition: 0.9,
+  "wrong-language": 0.9,
+  scaffolding: 0.9,
+  untranslated: 0.9,
+  misaligned: 0.7,
+  truncated: 0.55,
+};
+
 for (const seed of [1, 2]) {
-  test(`seed ${seed}: every source is cleaned, with few good rows dropped`, async () => {
+  test(`seed ${seed}: five sources cleaned; floors per kind; few good rows dropped`, async () => {
     const result = await runBench(seed);
     const table = formatBench(result);
-    assert.ok(result.sources.length >= 4, table);
-    assert.ok(result.cleanRows >= 600, table);
-    assert.ok(result.corruptedRows >= 500, table);
-    assert.ok(result.falseDropRate <= 0.02, table);
-    const kind = (label: string) => result.kinds.find((entry) => entry.label === label)!;
-    for (const label of ["empty", "repetition", "untranslated"]) {
-      assert.ok(kind(label).dropped / kind(label).rows >= 0.9, `${label}\n${table}`);
+    assert.ok(result.sources.length >= 5, table);
+    assert.ok(result.cleanRows >= 900 && result.corruptedRows >= 500, table);
+    assert.ok(result.falseDropRate <= 0.015, table);
+    assert.ok(result.catchRate >= 0.88, table);
+    for (const [label, floor] of Object.entries(FLOORS)) {
+      const kind = result.kinds.find((entry) => entry.label === label);
+      assert.ok(kind !== undefined && kind.dropped / kind.rows >= floor, `${label} below ${floor}\n${table}`);
+    }
+    // The rule named after a corruption is the one that catches it (not only a side effect).
+    for (const rule of ["scaffolding", "wrong-language", "misaligned", "repetition", "empty", "untranslated"]) {
+      let rows = 0;
+      let byRule = 0;
+      for (const row of result.sources.flatMap((source) => source.table).filter((entry) => entry.label === rule)) {
+        rows += row.rows;
+        byRule += row.rules[rule] ?? 0;
+      }
+      assert.ok(byRule / rows >= 0.6, `${rule} caught by its rule: ${byRule}/${rows}\n${table}`);
     }
   });
 }

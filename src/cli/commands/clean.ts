@@ -28,8 +28,8 @@ export function registerClean(program: Command): void {
     .command("clean")
     .description(
       "check translated records and drop those that break a rule: empty, wrong-language, untranslated, length-ratio,\n" +
-        "repetition, scaffolding, truncated, code-block, placeholder. A conversation or preference pair is kept or\n" +
-        "dropped as a whole. The report gives counts and example ids per rule.",
+        "repetition, scaffolding, truncated, code-block, placeholder, misaligned. A conversation or preference pair is\n" +
+        "kept or dropped as a whole. The report gives counts and example ids per rule.",
     )
     .argument("<input>", "JSONL of translated kielo records (e.g. the output of kielo translate)")
     .option("--out <file>", "kept records (JSONL, written atomically)")

@@ -135,23 +135,32 @@ export function learnAlignment(
     }
   }
   for (const [token, id] of ids) tokenOf[id] = token;
-  // Each target token keeps its best counterparts; one with many equally good ones (rare words that
-  // met only in the same two records) is ambiguous and left out.
-  const best = new Map<string, { dice: number; sources: string[] }>();
+  // Each target token keeps its best counterparts (one with many equally good ones — rare words that
+  // met only in the same two records — is ambiguous and left out), and only those for which it is
+  // also among the source token's best: a rare source word that met a target word twice is not its
+  // translation if it met another one more often.
+  const best = new Map<string, { dice: number; tokens: string[] }>();
+  const bestOfSource = new Map<string, { dice: number; tokens: string[] }>();
+  const keepBest = (map: Map<string, { dice: number; tokens: string[] }>, key: string, dice: number, token: string) => {
+    const current = map.get(key);
+    if (current === undefined || dice > current.dice + 1e-9) map.set(key, { dice, tokens: [token] });
+    else if (Math.abs(dice - current.dice) <= 1e-9) current.tokens.push(token);
+  };
   for (const [key, n] of together) {
     if (n < 2) continue;
     const target = tokenOf[Math.floor(key / 2 ** 21)]!;
     const source = tokenOf[key % 2 ** 21]!;
     const dice = (2 * n) / (sourceDf.get(source)! + targetDf.get(target)!);
     if (dice < config.min_dice) continue;
-    const current = best.get(target);
-    if (current === undefined || dice > current.dice + 1e-9) best.set(target, { dice, sources: [source] });
-    else if (Math.abs(dice - current.dice) <= 1e-9) current.sources.push(source);
+    keepBest(best, target, dice, source);
+    keepBest(bestOfSource, source, dice, target);
   }
   const correspondences = new Map<string, string[]>();
   let count = 0;
-  for (const [target, { sources: counterparts }] of best) {
-    if (counterparts.length > MAX_COUNTERPARTS) continue;
+  for (const [target, { tokens }] of best) {
+    if (tokens.length > MAX_COUNTERPARTS) continue;
+    const counterparts = tokens.filter((source) => bestOfSource.get(source)!.tokens.includes(target));
+    if (counterparts.length === 0) continue;
     correspondences.set(target, counterparts);
     count += counterparts.length;
   }

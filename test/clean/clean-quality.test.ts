@@ -14,7 +14,7 @@ const FLOORS: Record<string, number> = {
   "wrong-language": 0.9,
   scaffolding: 0.9,
   untranslated: 0.9,
-  misaligned: 0.7,
+  misaligned: 0.8,
   truncated: 0.55,
 };
 

@@ -31,7 +31,8 @@ const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script
 
 export function alignmentTokens(text: string): string[] {
   const out = new Set<string>();
-  for (const word of text.toLowerCase().match(/[\p{L}\p{M}\p{N}]+/gu) ?? []) {
+  // Numbers apart from letters: "10th" and "10." are the same anchor.
+  for (const word of text.toLowerCase().match(/[\p{L}\p{M}]+|\p{N}+/gu) ?? []) {
     if (UNSPACED.test(word)) {
       const chars = [...word];
       for (let i = 0; i + 2 <= chars.length; i++) out.add(chars[i]! + chars[i + 1]!);

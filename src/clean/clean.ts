@@ -134,9 +134,13 @@ export async function evaluateFile(inputs: CleanInputs): Promise<{ verdicts: Rec
     for (const field of fields) {
       if (field.source === undefined || field.source.length < inputs.config.length_ratio.min_source_chars) continue;
       if (field.target.trim() === "") continue;
-      const list = ratios.get(pair) ?? [];
-      list.push(logRatio(field.source, field.target));
-      ratios.set(pair, list);
+      // Short texts vary more in length ratio than long ones: they also get bounds of their own.
+      const keys = field.source.length < inputs.config.length_ratio.short_chars ? [pair, `${pair} short`] : [pair];
+      for (const key of keys) {
+        const list = ratios.get(key) ?? [];
+        list.push(logRatio(field.source, field.target));
+        ratios.set(key, list);
+      }
     }
     for (const field of fields) {
       if (field.source === undefined || field.source.trim() === "" || field.target.trim() === "") continue;
@@ -147,6 +151,10 @@ export async function evaluateFile(inputs: CleanInputs): Promise<{ verdicts: Rec
     prepared.push({ record, line, targetLang, sourceLang, fields });
   }
   const bounds = new Map([...ratios].map(([pair, values]) => [pair, learnBounds(pair, values, inputs.config.length_ratio)]));
+  const boundsFor = (pair: string, source: string | undefined) => {
+    const short = source !== undefined && source.length < inputs.config.length_ratio.short_chars ? bounds.get(`${pair} short`) : undefined;
+    return short?.source === "learned" ? short : bounds.get(pair);
+  };
   const alignmentModels = new Map<string, AlignmentModel>();
   for (const [pair, texts] of pairTexts) {
     const model = learnAlignment(pair, texts, inputs.config.misaligned);
@@ -174,7 +182,7 @@ export async function evaluateFile(inputs: CleanInputs): Promise<{ verdicts: Rec
         source: field.source,
         targetLang: item.targetLang,
         sourceLang: item.sourceLang,
-        bounds: bounds.get(pair),
+        bounds: boundsFor(pair, field.source),
         alignment: alignmentModels.get(pair),
         translatorIssues: field.issues,
         scaffolding: scaffoldingFor(item.sourceLang, item.targetLang),

@@ -44,11 +44,13 @@ export const CleanConfigSchema = z
         min_samples: z.number().int().min(3).default(30),
         /** A floor on the half-width of the learned interval (in ln units), against a degenerate MAD. */
         min_half_width: z.number().min(0).default(0.25),
+        /** Sources shorter than this get bounds learned from the short ones alone (when there are min_samples of them). */
+        short_chars: z.number().int().min(1).default(120),
         /** ln-ratio bounds when there are too few samples. */
         fallback: z.tuple([z.number(), z.number()]).default([Math.log(1 / 3), Math.log(3)]),
       })
       .strict()
-      .default({ k: 5, min_source_chars: 50, min_samples: 30, min_half_width: 0.25, fallback: [Math.log(1 / 3), Math.log(3)] }),
+      .default({ k: 5, min_source_chars: 50, min_samples: 30, min_half_width: 0.25, short_chars: 120, fallback: [Math.log(1 / 3), Math.log(3)] }),
     repetition: z
       .object({
         /** A run of the same word n-gram repeated this many times in a row (more than in the source) is a loop. */

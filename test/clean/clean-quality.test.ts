@@ -15,7 +15,7 @@ const FLOORS: Record<string, number> = {
   scaffolding: 0.9,
   untranslated: 0.9,
   misaligned: 0.8,
-  truncated: 0.55,
+  truncated: 0.5,
 };
 
 for (const seed of [1, 2]) {

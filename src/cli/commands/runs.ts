@@ -1,0 +1,104 @@
+/**
+ * `kielo runs [list]`, `kielo runs show ID`, `kielo runs compare A B …`: the runs recorded in
+ * kielo.db, with their true status (docs/runs.md).
+ */
+import type { Command } from "commander";
+import { compareRuns } from "../../runs/compare.ts";
+import { formatComparison, formatRunDetail, formatRunList } from "../../runs/format.ts";
+import { STATUSES, type ShownStatus } from "../../runs/status.ts";
+import { listRunItems, runDetail } from "../../runs/views.ts";
+import { openStore } from "../../store/db.ts";
+import { KieloError } from "../../util/errors.ts";
+import { numberArg } from "../options.ts";
+
+interface ListFlags {
+  kind?: string;
+  status?: ShownStatus;
+  label?: string;
+  since?: string;
+  limit?: number;
+  json?: boolean;
+}
+
+function statusArg(value: string): ShownStatus {
+  if (!(STATUSES as readonly string[]).includes(value)) {
+    throw new KieloError(`--status must be one of ${STATUSES.join(", ")}, got ${JSON.stringify(value)}`);
+  }
+  return value as ShownStatus;
+}
+
+/** `--since 2026-12-01`, `--since 2026-12-01T10:00`, or a span back from now: `--since 3h`, `2d`, `30m`. */
+export function sinceArg(value: string, now = Date.now()): string {
+  const span = /^(\d+(?:\.\d+)?)([mhd])$/.exec(value.trim());
+  if (span) {
+    const seconds = Number(span[1]) * { m: 60, h: 3600, d: 86400 }[span[2] as "m" | "h" | "d"];
+    return new Date(now - seconds * 1000).toISOString();
+  }
+  const time = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(time)) {
+    throw new KieloError(`--since must be a date (2026-12-01, 2026-12-01T10:00Z) or a span back from now (30m, 3h, 2d), got ${JSON.stringify(value)}`);
+  }
+  return new Date(time).toISOString();
+}
+
+function idArg(value: string): number {
+  return numberArg("run id", { integer: true, min: 1 })(value);
+}
+
+function print(json: boolean | undefined, value: unknown, text: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : text());
+}
+
+export function registerRuns(program: Command): void {
+  const runs = program.command("runs").description("list, show and compare the runs recorded in kielo.db (KIELO_DB)");
+  const list = (flags: ListFlags) => {
+    const db = openStore();
+    try {
+      const items = listRunItems(db, flags);
+      print(flags.json, items, () => formatRunList(items));
+    } finally {
+      db.close();
+    }
+  };
+  const listOptions = (command: Command) =>
+    command
+      .option("--kind <kind>", "only runs of this kind (sft, dpo, eval-ifeval, eval-text, generate, translate, compile …)")
+      .option("--status <status>", `only runs with this status (${STATUSES.join(", ")})`, statusArg)
+      .option("--label <text>", "only runs whose label contains this text (case-insensitive)")
+      .option("--since <when>", "only runs started since a date (2026-12-01) or a span back from now (30m, 3h, 2d)", (v: string) => sinceArg(v))
+      .option("--limit <n>", "at most this many runs (newest first)", numberArg("--limit", { integer: true, min: 1 }))
+      .option("--json", "print JSON");
+  listOptions(runs).action((flags: ListFlags) => list(flags));
+  listOptions(runs.command("list", { hidden: true }).description("the same as `kielo runs`")).action((flags: ListFlags) => list(flags));
+
+  runs
+    .command("show")
+    .description("one run: settings, inputs with their hashes, metrics, artefacts and log paths")
+    .argument("<id>", "run id (from `kielo runs`)", idArg)
+    .option("--json", "print JSON")
+    .action((id: number, flags: { json?: boolean }) => {
+      const db = openStore();
+      try {
+        const detail = runDetail(db, id);
+        print(flags.json, detail, () => formatRunDetail(detail));
+      } finally {
+        db.close();
+      }
+    });
+
+  runs
+    .command("compare")
+    .description("runs side by side: settings that differ, metrics, IFEval per category, text-metric summaries")
+    .argument("<ids...>", "two or more run ids", (value: string, previous: number[] | undefined) => [...(previous ?? []), idArg(value)])
+    .option("--json", "print JSON")
+    .action((ids: number[], flags: { json?: boolean }) => {
+      if (ids.length < 2) throw new KieloError("kielo runs compare needs at least two run ids", { hint: "`kielo runs` lists the runs and their ids." });
+      const db = openStore();
+      try {
+        const comparison = compareRuns(db, ids);
+        print(flags.json, comparison, () => formatComparison(comparison));
+      } finally {
+        db.close();
+      }
+    });
+}

@@ -19,6 +19,7 @@ import { registerTranslate } from "./commands/translate.ts";
 import { registerClean } from "./commands/clean.ts";
 import { registerTranslateIfeval } from "./commands/translate-ifeval.ts";
 import { registerRuns } from "./commands/runs.ts";
+import { registerServe } from "./commands/serve.ts";
 
 const program = new Command("kielo")
   .description(
@@ -42,6 +43,7 @@ registerTranslate(program);
 registerClean(program);
 registerTranslateIfeval(program);
 registerRuns(program);
+registerServe(program);
 checkUnknownOptionsFirst(program);
 
 // Ctrl-C: exit with the conventional code so that `exit` handlers remove temporary outputs.

@@ -51,25 +51,26 @@ function print(json: boolean | undefined, value: unknown, text: () => string): v
 
 export function registerRuns(program: Command): void {
   const runs = program.command("runs").description("list, show and compare the runs recorded in kielo.db (KIELO_DB)");
-  const list = (flags: ListFlags) => {
-    const db = openStore();
-    try {
-      const items = listRunItems(db, flags);
-      print(flags.json, items, () => formatRunList(items));
-    } finally {
-      db.close();
-    }
-  };
-  const listOptions = (command: Command) =>
-    command
-      .option("--kind <kind>", "only runs of this kind (sft, dpo, eval-ifeval, eval-text, generate, translate, compile …)")
-      .option("--status <status>", `only runs with this status (${STATUSES.join(", ")})`, statusArg)
-      .option("--label <text>", "only runs whose label contains this text (case-insensitive)")
-      .option("--since <when>", "only runs started since a date (2026-12-01) or a span back from now (30m, 3h, 2d)", (v: string) => sinceArg(v))
-      .option("--limit <n>", "at most this many runs (newest first)", numberArg("--limit", { integer: true, min: 1 }))
-      .option("--json", "print JSON");
-  listOptions(runs).action((flags: ListFlags) => list(flags));
-  listOptions(runs.command("list", { hidden: true }).description("the same as `kielo runs`")).action((flags: ListFlags) => list(flags));
+  // `list` is the default: `kielo runs --kind sft` lists. (The options live on `list`, not on
+  // `runs`, so that `kielo runs show 3 --json` gives --json to `show`.)
+  runs
+    .command("list", { isDefault: true })
+    .description("the runs, newest first: id, kind, label, status, start, duration, key metrics")
+    .option("--kind <kind>", "only runs of this kind (sft, dpo, eval-ifeval, eval-text, generate, translate, compile …)")
+    .option("--status <status>", `only runs with this status (${STATUSES.join(", ")})`, statusArg)
+    .option("--label <text>", "only runs whose label contains this text (case-insensitive)")
+    .option("--since <when>", "only runs started since a date (2026-12-01) or a span back from now (30m, 3h, 2d)", (v: string) => sinceArg(v))
+    .option("--limit <n>", "at most this many runs (newest first)", numberArg("--limit", { integer: true, min: 1 }))
+    .option("--json", "print JSON")
+    .action((flags: ListFlags) => {
+      const db = openStore();
+      try {
+        const items = listRunItems(db, flags);
+        print(flags.json, items, () => formatRunList(items));
+      } finally {
+        db.close();
+      }
+    });
 
   runs
     .command("show")

@@ -1,6 +1,7 @@
 /**
  * `kielo serve`: a small read-only web app over kielo.db (node:http, no framework: a dozen GET
- * routes do not need one). kielo.db is opened read-only and read on every request, so a training
+ * routes do not need one). kielo.db is opened read-only (after an older file's schema is brought up
+ * to date, as every command does) and read on every request, so a training
  * running beside it shows up live. The page is static HTML/JS from src/serve/static/, the charts
  * uPlot's own build from node_modules; nothing is fetched from the network.
  *
@@ -11,9 +12,8 @@ import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "n
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import { dirname, extname, join, resolve, sep } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
-import type { Store } from "../store/db.ts";
+import { openStoreReadOnly, type Store } from "../store/db.ts";
 import { KieloError } from "../util/errors.ts";
 import { answersApi, compareApi, listRunsApi, metricsApi, pairedAnswersApi, RequestError, runApi, runId } from "./api.ts";
 
@@ -49,15 +49,8 @@ export interface ServeOptions {
   port: number;
 }
 
-/** Open kielo.db read-only; a missing file is the user's mistake, not an empty dashboard. */
-export function openReadOnly(path: string): Store {
-  if (!existsSync(path)) throw new KieloError(`${path} does not exist`, { hint: "Pass --db <kielo.db>, or set KIELO_DB; kielo writes kielo.db in the folder where you run it." });
-  return new DatabaseSync(path, { readOnly: true });
-}
-
 export function startServer(options: ServeOptions): Promise<Server> {
-  const db = openReadOnly(options.db);
-  db.exec("PRAGMA busy_timeout = 5000");
+  const db = openStoreReadOnly(options.db);
   const reports = options.reports === undefined ? undefined : realpathSync(resolve(options.reports));
   const server = createServer((request, response) => {
     try {

@@ -5,6 +5,7 @@
  */
 import { hostname } from "node:os";
 import { HEARTBEAT_SECONDS, type RunRow } from "../store/runs.ts";
+import { processAlive } from "../util/pid.ts";
 
 export type ShownStatus = RunRow["status"] | "died";
 
@@ -20,14 +21,4 @@ export function shownStatus(run: Pick<RunRow, "status" | "pid" | "host" | "heart
   if (run.host === hostname()) return processAlive(run.pid) ? "running" : "died";
   const age = (now - Date.parse(run.heartbeat_at)) / 1000;
   return age > HEARTBEAT_SECONDS * MISSED_BEATS ? "died" : "running";
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }

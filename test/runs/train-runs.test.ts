@@ -12,8 +12,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import { test } from "node:test";
+import { storeQuery } from "./store-query.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 const kielo = join(root, "bin", "kielo.js");
@@ -43,14 +43,7 @@ async function recipe(name: string, lr: number, epochs: number): Promise<string>
   return path;
 }
 
-function query<T>(sql: string, ...params: (string | number)[]): T[] {
-  const db = new DatabaseSync(dbPath, { readOnly: true });
-  try {
-    return db.prepare(sql).all(...params) as T[];
-  } finally {
-    db.close();
-  }
-}
+const query = storeQuery(dbPath);
 
 test("a training interrupted and resumed is one run; live metrics; TensorBoard matches kielo.db; compare", async (t) => {
   const first = await recipe("first", 2e-3, 3);

@@ -13,10 +13,10 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import { after, test } from "node:test";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { PNG } from "pngjs";
+import { storeQuery } from "../runs/store-query.ts";
 
 // The page's document, as the functions passed to waitForFunction (run in the browser) see it.
 declare const document: { body: { dataset: Record<string, string | undefined> }; querySelector(selector: string): { textContent: string | null } | null };
@@ -41,14 +41,7 @@ function kieloRun(args: string[]): Promise<void> {
   });
 }
 
-function query<T>(sql: string, ...params: (string | number)[]): T[] {
-  const db = new DatabaseSync(dbPath, { readOnly: true });
-  try {
-    return db.prepare(sql).all(...params) as T[];
-  } finally {
-    db.close();
-  }
-}
+const query = storeQuery(dbPath);
 
 /**
  * The runs: two trainings (different learning rates) and two IFEval evaluations of different

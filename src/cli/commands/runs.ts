@@ -7,7 +7,7 @@ import { compareRuns } from "../../runs/compare.ts";
 import { formatComparison, formatRunDetail, formatRunList } from "../../runs/format.ts";
 import { STATUSES, type ShownStatus } from "../../runs/status.ts";
 import { listRunItems, runDetail } from "../../runs/views.ts";
-import { openStore } from "../../store/db.ts";
+import { openStore, type Store } from "../../store/db.ts";
 import { KieloError } from "../../util/errors.ts";
 import { numberArg } from "../options.ts";
 
@@ -45,8 +45,15 @@ function idArg(value: string): number {
   return numberArg("run id", { integer: true, min: 1 })(value);
 }
 
-function print(json: boolean | undefined, value: unknown, text: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : text());
+/** Open kielo.db, compute a view, print it as JSON or text. */
+function show<T>(json: boolean | undefined, view: (db: Store) => T, text: (value: T) => string): void {
+  const db = openStore();
+  try {
+    const value = view(db);
+    process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : text(value));
+  } finally {
+    db.close();
+  }
 }
 
 export function registerRuns(program: Command): void {
@@ -62,30 +69,14 @@ export function registerRuns(program: Command): void {
     .option("--since <when>", "only runs started since a date (2026-12-01) or a span back from now (30m, 3h, 2d)", (v: string) => sinceArg(v))
     .option("--limit <n>", "at most this many runs (newest first)", numberArg("--limit", { integer: true, min: 1 }))
     .option("--json", "print JSON")
-    .action((flags: ListFlags) => {
-      const db = openStore();
-      try {
-        const items = listRunItems(db, flags);
-        print(flags.json, items, () => formatRunList(items));
-      } finally {
-        db.close();
-      }
-    });
+    .action((flags: ListFlags) => show(flags.json, (db) => listRunItems(db, flags), formatRunList));
 
   runs
     .command("show")
     .description("one run: settings, inputs with their hashes, metrics, artefacts and log paths")
     .argument("<id>", "run id (from `kielo runs`)", idArg)
     .option("--json", "print JSON")
-    .action((id: number, flags: { json?: boolean }) => {
-      const db = openStore();
-      try {
-        const detail = runDetail(db, id);
-        print(flags.json, detail, () => formatRunDetail(detail));
-      } finally {
-        db.close();
-      }
-    });
+    .action((id: number, flags: { json?: boolean }) => show(flags.json, (db) => runDetail(db, id), formatRunDetail));
 
   runs
     .command("compare")
@@ -94,12 +85,6 @@ export function registerRuns(program: Command): void {
     .option("--json", "print JSON")
     .action((ids: number[], flags: { json?: boolean }) => {
       if (ids.length < 2) throw new KieloError("kielo runs compare needs at least two run ids", { hint: "`kielo runs` lists the runs and their ids." });
-      const db = openStore();
-      try {
-        const comparison = compareRuns(db, ids);
-        print(flags.json, comparison, () => formatComparison(comparison));
-      } finally {
-        db.close();
-      }
+      show(flags.json, (db) => compareRuns(db, ids), formatComparison);
     });
 }

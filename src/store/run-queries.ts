@@ -95,19 +95,32 @@ export function answers(db: Store, runId: number, options: { search?: string; li
   if (fromGenerations) {
     const where = `g.run_id = ? AND ${match("g.prompt", "g.response")}`;
     const total = (db.prepare(`SELECT COUNT(*) AS n FROM generations g WHERE ${where}`).get(runId, search, search) as { n: number }).n;
+    // The verdicts of an IFEval run, or the text metrics `kielo generate --metrics` computed for
+    // a generation run's answers (the latest such evaluation).
     const rows = db
       .prepare(
-        `SELECT g.prompt_key AS key, g.prompt, g.response AS answer, e.result_json
+        `SELECT g.prompt_key AS key, g.prompt, g.response AS answer, g.meta_json, e.result_json,
+           (SELECT am.answer_lang FROM answer_metrics am WHERE am.source_run_id = g.run_id AND am.answer_key = g.prompt_key ORDER BY am.run_id DESC LIMIT 1) AS answer_lang,
+           (SELECT am.metrics_json FROM answer_metrics am WHERE am.source_run_id = g.run_id AND am.answer_key = g.prompt_key ORDER BY am.run_id DESC LIMIT 1) AS metrics_json
          FROM generations g LEFT JOIN eval_results e ON e.run_id = g.run_id AND e.item_key = g.prompt_key
          WHERE ${where} ORDER BY g.rowid LIMIT ? OFFSET ?`,
       )
-      .all(runId, search, search, options.limit, options.offset) as { key: string; prompt: string; answer: string; result_json: string | null }[];
+      .all(runId, search, search, options.limit, options.offset) as {
+      key: string;
+      prompt: string;
+      answer: string;
+      meta_json: string | null;
+      result_json: string | null;
+      answer_lang: string | null;
+      metrics_json: string | null;
+    }[];
+    const object = (json: string | null) => (json === null ? {} : (JSON.parse(json) as Record<string, unknown>));
     return {
       total,
       rows: rows.map((row) => {
-        const verdict = row.result_json === null ? {} : (JSON.parse(row.result_json) as Record<string, unknown>);
-        const language = (verdict["response_language"] as { langdetect?: string } | undefined)?.langdetect ?? null;
-        return { key: row.key, prompt: row.prompt, answer: row.answer, language, metrics: verdict };
+        const verdict = object(row.result_json);
+        const language = (verdict["response_language"] as { langdetect?: string } | undefined)?.langdetect ?? row.answer_lang;
+        return { key: row.key, prompt: row.prompt, answer: row.answer, language, metrics: { ...object(row.meta_json), ...verdict, ...object(row.metrics_json) } };
       }),
     };
   }

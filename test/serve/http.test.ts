@@ -12,6 +12,8 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { startServer } from "../../src/serve/server.ts";
 import { openStore } from "../../src/store/db.ts";
+import { insertAnswerMetrics } from "../../src/store/answer-metrics.ts";
+import { insertGenerations } from "../../src/store/generations.ts";
 import { finishRun, recordMetric, startRun } from "../../src/store/runs.ts";
 
 const workspace = mkdtempSync(join(tmpdir(), "kielo-serve-http-"));
@@ -20,6 +22,18 @@ const db = openStore(dbPath);
 const runId = startRun(db, "sft", { label: "tiny", config: { recipe: { training: { lr: 0.001 } } } });
 for (let step = 1; step <= 3; step++) recordMetric(db, runId, "loss", 3 - step / 2, step);
 finishRun(db, runId, "done", { step: 3 });
+// A generation run whose answers `kielo generate --metrics` scored (an eval-text run pointing back at it).
+const generateId = startRun(db, "generate", { label: "gen" });
+insertGenerations(db, generateId, [
+  { key: "p1", prompt: "Kerro kissoista", response: "Kissat nukkuvat paljon.", meta: { finish_reason: "stop" } },
+  { key: "p2", prompt: "Tell me about dogs", response: "Dogs bark.", meta: { finish_reason: "length" } },
+]);
+finishRun(db, generateId, "done");
+const textId = startRun(db, "eval-text", { label: "gen" });
+insertAnswerMetrics(db, textId, [
+  { answer_key: "p1", model: "gen", source_run_id: generateId, prompt: "Kerro kissoista", answer: "Kissat nukkuvat paljon.", readability_lang: "fi", answer_lang: "fi", metrics: { words: 3 }, scores: {}, versions: {} },
+]);
+finishRun(db, textId, "done");
 
 const reports = join(workspace, "reports");
 mkdirSync(join(reports, "study-a"), { recursive: true });
@@ -49,13 +63,17 @@ function get(path: string, method = "GET"): Promise<{ status: number; type: stri
 }
 
 test("the API reads kielo.db live", async () => {
-  const runs = JSON.parse((await get("/api/runs")).body) as { id: number; status: string; metrics: Record<string, number> }[];
+  const runs = JSON.parse((await get("/api/runs?kind=sft")).body) as { id: number; status: string; metrics: Record<string, number> }[];
   assert.deepEqual(runs.map((r) => [r.id, r.status, r.metrics["loss"]]), [[runId, "done", 1.5]]);
   recordMetric(db, runId, "eval/loss", 1.25, 3);
   const metrics = JSON.parse((await get(`/api/runs/${runId}/metrics`)).body) as Record<string, { steps: number[]; values: number[] }>;
   assert.deepEqual(metrics["loss"], { steps: [1, 2, 3], values: [2.5, 2, 1.5] });
   assert.deepEqual(metrics["eval/loss"], { steps: [3], values: [1.25] });
   assert.equal((await get("/reports/study-a/")).body, "<h1>study a</h1>");
+  const all = JSON.parse((await get(`/api/runs/${generateId}/answers`)).body) as { total: number; rows: { key: string; language: string | null; metrics: Record<string, unknown> }[] };
+  assert.deepEqual(all.rows.map((r) => [r.key, r.language, r.metrics]), [["p1", "fi", { finish_reason: "stop", words: 3 }], ["p2", null, { finish_reason: "length" }]]);
+  const found = JSON.parse((await get(`/api/runs/${generateId}/answers?q=BARK`)).body) as { total: number; rows: { key: string }[] };
+  assert.deepEqual([found.total, found.rows.map((r) => r.key)], [1, ["p2"]]);
   assert.equal((await get("/", "HEAD")).status, 200);
   assert.match((await get("/static/uplot.js")).body, /uPlot/);
 });

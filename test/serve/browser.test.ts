@@ -3,7 +3,8 @@
  * server started by the real CLI on loopback, over a kielo.db made by real runs (two tiny-model
  * trainings and two IFEval evaluations). Pages load without console errors, charts draw as many
  * points as kielo.db has, the filters and the answer search work, two runs' answers to the same
- * prompts stand side by side, and a screenshot decodes to a picture that is not blank.
+ * prompts stand side by side, a run in progress gains points without a reload, and a screenshot
+ * decodes to a picture that is not blank.
  *
  * chromium is installed by scripts/setup-system.mjs (`npm run setup` as root, as on CI); without
  * it the test fails, saying so.
@@ -16,6 +17,8 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { PNG } from "pngjs";
+import { openStore } from "../../src/store/db.ts";
+import { finishRun, recordMetric, startRun } from "../../src/store/runs.ts";
 import { storeQuery } from "../runs/store-query.ts";
 
 // The page's document, as the functions passed to waitForFunction (run in the browser) see it.
@@ -190,6 +193,21 @@ test("the dashboard in chromium", async (t) => {
     await page.click("#reports a");
     await page.waitForSelector("#report");
     assert.equal(await page.title(), "study a");
+  });
+
+  await t.test("a run in progress is read again: new points appear without a reload", async () => {
+    // This process records a run as a training does (its pid is alive: the run is running).
+    const db = openStore(dbPath);
+    const live = startRun(db, "sft", { label: "live" });
+    recordMetric(db, live, "loss", 2.5, 1);
+    recordMetric(db, live, "loss", 2.25, 2);
+    await open(`#/run/${live}`);
+    assert.equal(await page.locator("#run-status").textContent(), "running");
+    assert.equal(await page.locator("#chart-loss").getAttribute("data-points"), "2");
+    recordMetric(db, live, "loss", 2.0, 3);
+    await page.waitForSelector('#chart-loss[data-points="3"]', { timeout: 15_000 });
+    finishRun(db, live, "done");
+    db.close();
   });
 
   assert.deepEqual(problems, []);

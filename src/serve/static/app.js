@@ -6,6 +6,7 @@
 "use strict";
 
 const app = document.getElementById("app");
+const REFRESH_MS = 5000;
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -203,6 +204,12 @@ async function route() {
     else parts = await runsPage(params);
     app.replaceChildren(...parts);
     document.body.dataset.ready = hash;
+    // A run in progress: read kielo.db again in a few seconds (the same page, if still shown).
+    if (document.querySelector(".status-running") && !document.activeElement?.matches("input, select")) {
+      setTimeout(() => {
+        if ((location.hash.replace(/^#/, "") || "/") === hash) void route();
+      }, REFRESH_MS);
+    }
   } catch (error) {
     showError(error);
     document.body.dataset.ready = hash;

@@ -99,6 +99,15 @@ function closeOpenRuns(code: number): void {
   }
 }
 
+/**
+ * The status of a run its command ended with this error: `interrupted` when it was Ctrl-C or
+ * SIGTERM (a KieloError with exit status 130/143, e.g. from an engine stopped by the signal), else `failed`.
+ */
+export function statusOfError(error: unknown): RunStatus {
+  const code = (error as { exitCode?: unknown } | null)?.exitCode;
+  return code === 130 || code === 143 ? "interrupted" : "failed";
+}
+
 export function finishRun(db: Store, runId: number, status: RunStatus, summary?: unknown): void {
   db.prepare(`UPDATE runs SET status = ?, summary_json = ?, ended_at = ${NOW} WHERE id = ?`).run(
     status,

@@ -99,6 +99,26 @@ test("Ctrl-C and SIGTERM leave a run interrupted; a killed process's run is show
   assert.deepEqual(runsJson(["--status", "interrupted"]).length, 2);
 });
 
+test("Ctrl-C while the engine generates for a command leaves its run interrupted, not failed", async () => {
+  const model = join(root, "fixtures", "models", "stories260K", "hf");
+  const args = ["translate", join(root, "resources", "translate", "example-en.jsonl"), "--to", "fi", "--backend", "engine", "--model", model, "--max-tokens", "48", "--out", join(workspace, "engine.jsonl"), "--quiet"];
+  const child = spawn(process.execPath, [kielo, ...args], { cwd: workspace, env: { ...env, OMP_NUM_THREADS: "1" } });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const closed = new Promise<number | null>((resolve) => child.once("close", resolve));
+  // Wait for the engine: a child process of kielo.
+  let engine = false;
+  for (let i = 0; i < 600 && !engine && child.exitCode === null; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    engine = spawnSync("pgrep", ["-P", String(child.pid)], { encoding: "utf8" }).stdout.trim() !== "";
+  }
+  assert.ok(engine, `the engine did not start: ${stderr}`);
+  child.kill("SIGINT");
+  assert.equal(await closed, 130, stderr);
+  const [run] = runsJson(["--kind", "translate", "--limit", "1"]);
+  assert.equal(run!.status, "interrupted");
+});
+
 test("kielo runs filters, show and compare; unknown ids and bad filters are clear errors", () => {
   const all = runsJson();
   assert.ok(all.length >= 3);
@@ -113,7 +133,7 @@ test("kielo runs filters, show and compare; unknown ids and bad filters are clea
   assert.match(text.stdout, /^id\s+kind\s+label\s+status\s+started \(UTC\)\s+duration\s+metrics$/m);
   assert.match(text.stdout, /translate\s+-\s+died/);
 
-  const [a, b] = all;
+  const [, a, b] = all; // the two translations held by the silent server (the newest ran on the engine)
   const compare = kieloSync(["runs", "compare", String(a!.id), String(b!.id), "--json"]);
   assert.equal(compare.status, 0, compare.stderr);
   const comparison = JSON.parse(compare.stdout) as { runs: { id: number }[]; settings: { key: string; values: unknown[] }[] };

@@ -48,6 +48,14 @@ const query = storeQuery(dbPath);
 test("a training interrupted and resumed is one run; live metrics; TensorBoard matches kielo.db; compare", async (t) => {
   const first = await recipe("first", 2e-3, 3);
   const jobDir = join(workspace, "runs", "first");
+  // The second training (for compare) runs beside the first: two cores, one thread each.
+  const second = await recipe("second", 1e-3, 1);
+  const secondTraining = new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [kielo, "train", "sft", second, "--quiet"], { cwd: workspace, env });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once("close", (code) => resolve({ code, stderr }));
+  });
 
   await t.test("Ctrl-C leaves the run interrupted; the same command continues that run", async () => {
     const child = spawn(process.execPath, [kielo, "train", "sft", first, "--quiet"], { cwd: workspace, env });
@@ -60,7 +68,7 @@ test("a training interrupted and resumed is one run; live metrics; TensorBoard m
     }
     child.kill("SIGINT");
     assert.equal(await new Promise((resolve) => child.once("close", resolve)), 130, stderr);
-    const [stopped] = query<{ id: number; status: string; job_dir: string }>("SELECT id, status, job_dir FROM runs");
+    const [stopped] = query<{ id: number; status: string; job_dir: string }>("SELECT id, status, job_dir FROM runs WHERE label = 'first'");
     assert.equal(stopped!.status, "interrupted");
     assert.equal(stopped!.job_dir, jobDir);
 
@@ -69,7 +77,7 @@ test("a training interrupted and resumed is one run; live metrics; TensorBoard m
     assert.equal(resumed.status, 0, resumed.stderr);
     assert.match(resumed.stderr, /^eval at step 3: loss \d+\.\d{4}$/m);
     assert.match(resumed.stderr, /train sft: \d+\/\d+ steps .*loss \d+\.\d{4}, lr \d\.\d\de-\d, grad \d+\.\d{3}, [\d.k]+ tok\/s/);
-    const runs = query<{ id: number; status: string }>("SELECT id, status FROM runs").map((r) => [r.id, r.status]);
+    const runs = query<{ id: number; status: string }>("SELECT id, status FROM runs WHERE label = 'first'").map((r) => [r.id, r.status]);
     assert.deepEqual(runs, [[stopped!.id, "done"]]);
     const steps = query<{ step: number }>("SELECT step FROM metrics WHERE run_id = ? AND name = 'loss' ORDER BY step", stopped!.id).map((r) => r.step);
     const total = (JSON.parse(readFileSync(join(jobDir, "job.json"), "utf8")) as { steps: number }).steps;
@@ -88,7 +96,7 @@ test("a training interrupted and resumed is one run; live metrics; TensorBoard m
     assert.equal(read.status, 0, read.stderr);
     const curves = JSON.parse(read.stdout) as Record<string, [number, number][]>;
     for (const [tag, metric] of [["train/loss", "loss"], ["eval/loss", "eval/loss"], ["train/lr", "lr"], ["train/grad_norm", "grad_norm"]] as const) {
-      const stored = query<{ step: number; value: number }>("SELECT step, value FROM metrics WHERE name = ? ORDER BY step", metric);
+      const stored = query<{ step: number; value: number }>("SELECT step, value FROM metrics JOIN runs ON runs.id = run_id WHERE label = 'first' AND name = ? ORDER BY step", metric);
       const board = curves[tag] ?? [];
       assert.deepEqual(board.map(([step]) => step), stored.map((r) => r.step), `${tag}: the same steps`);
       // TensorBoard keeps float32.
@@ -97,13 +105,13 @@ test("a training interrupted and resumed is one run; live metrics; TensorBoard m
   });
 
   await t.test("kielo runs compare shows the two trainings side by side", async () => {
-    const second = await recipe("second", 1e-3, 1);
-    const trained = kieloSync(["train", "sft", second, "--quiet"]);
-    assert.equal(trained.status, 0, trained.stderr);
+    const trained = await secondTraining;
+    assert.equal(trained.code, 0, trained.stderr);
     const list = kieloSync(["runs", "--kind", "sft", "--json"]);
-    const ids = (JSON.parse(list.stdout) as { id: number; label: string; status: string }[]).map((r) => [r.label, r.status, r.id] as const);
-    assert.deepEqual(ids.map(([label, status]) => [label, status]), [["second", "done"], ["first", "done"]]);
-    const compare = kieloSync(["runs", "compare", String(ids[1]![2]), String(ids[0]![2]), "--json"]);
+    const byLabel = new Map((JSON.parse(list.stdout) as { id: number; label: string; status: string }[]).map((r) => [r.label, r] as const));
+    assert.deepEqual([...byLabel.values()].map((r) => [r.label, r.status]).sort(), [["first", "done"], ["second", "done"]]);
+    const [firstId, secondId] = [String(byLabel.get("first")!.id), String(byLabel.get("second")!.id)];
+    const compare = kieloSync(["runs", "compare", firstId, secondId, "--json"]);
     assert.equal(compare.status, 0, compare.stderr);
     const c = JSON.parse(compare.stdout) as { settings: { key: string; values: unknown[] }[]; metrics: { name: string; values: (number | null)[] }[] };
     const settings = Object.fromEntries(c.settings.map((s) => [s.key, s.values]));
@@ -111,9 +119,9 @@ test("a training interrupted and resumed is one run; live metrics; TensorBoard m
     assert.deepEqual(settings["recipe.training.epochs"], [3, 1]);
     const loss = c.metrics.find((m) => m.name === "eval/loss");
     assert.ok(loss && loss.values.every((v) => typeof v === "number"));
-    const text = kieloSync(["runs", "compare", String(ids[1]![2]), String(ids[0]![2])]);
+    const text = kieloSync(["runs", "compare", firstId, secondId]);
     assert.match(text.stdout, /^recipe\.training\.lr\s+0\.0020\s+0\.0010$/m);
-    const show = kieloSync(["runs", "show", String(ids[0]![2])]);
+    const show = kieloSync(["runs", "show", secondId]);
     assert.match(show.stdout, /train_sha256\s+[0-9a-f]{64}/);
     assert.match(show.stdout, new RegExp(`tensorboard\\s+${join(workspace, "runs", "second", "tensorboard")}`));
     assert.match(show.stdout, /events\s+.*events\.jsonl/);

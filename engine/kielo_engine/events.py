@@ -20,6 +20,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import IO, Any
 
 SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "events.schema.json")
@@ -75,6 +76,8 @@ def _drop_partial_last_line(path: str) -> None:
 class EventLog:
     def __init__(self, path: str | None, stdout: IO[str] | None = None, enabled: bool = True):
         self.enabled = enabled
+        # Called with each event after it is written (reporting.py: TensorBoard, W&B, MLflow).
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []
         self._stdout = stdout if stdout is not None else sys.stdout
         self._file = None
         # A watcher thread may report another rank's failure while the main thread writes.
@@ -97,6 +100,8 @@ class EventLog:
                 os.fsync(self._file.fileno())
             self._stdout.write(line + "\n")
             self._stdout.flush()
+        for listener in self.listeners:
+            listener(event)
         return event
 
     def close(self) -> None:

@@ -51,6 +51,7 @@ from .modeling import read_json, torch_dtype
 from .optim import make_optimizer, make_scheduler
 from .policy import load_policy
 from .precision import precision_of
+from .reporting import Reporters
 from .sft import SftObjective
 from .stop import StopRequest
 
@@ -436,8 +437,12 @@ def run(job_dir: str) -> int:
     events_path = os.path.join(job_dir, "events.jsonl") if os.path.isdir(job_dir) else None
     events = EventLog(events_path, enabled=dist.is_main)
     failures = RankFailures(dist, events)
+    reporters: Reporters | None = None
     try:
         job = load_job(job_dir)
+        if dist.is_main:
+            reporters = Reporters(job_dir, os.path.basename(os.path.abspath(job_dir)))
+            events.listeners.append(reporters.listen)
         Trainer(job, dist, events, stop).run()
         return 0
     except EngineError as err:
@@ -458,6 +463,8 @@ def run(job_dir: str) -> int:
         failures.report(dict(kind="internal", message=f"{type(err).__name__}: {err}", hint="this is a bug in kielo's engine; the traceback is on stderr"))
         return 1
     finally:
+        if reporters is not None:
+            reporters.close()
         stop.uninstall()
         events.close()
         dist.close()

@@ -18,6 +18,8 @@ import { registerMix } from "./commands/mix.ts";
 import { registerTranslate } from "./commands/translate.ts";
 import { registerClean } from "./commands/clean.ts";
 import { registerTranslateIfeval } from "./commands/translate-ifeval.ts";
+import { registerRuns } from "./commands/runs.ts";
+import { registerServe } from "./commands/serve.ts";
 
 const program = new Command("kielo")
   .description(
@@ -40,6 +42,8 @@ registerMix(program);
 registerTranslate(program);
 registerClean(program);
 registerTranslateIfeval(program);
+registerRuns(program);
+registerServe(program);
 checkUnknownOptionsFirst(program);
 
 // Ctrl-C: exit with the conventional code so that `exit` handlers remove temporary outputs.

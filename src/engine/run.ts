@@ -25,6 +25,8 @@ export interface EngineRunOptions {
   passStderr?: boolean;
   /** Aborting kills the engine. */
   signal?: AbortSignal;
+  /** More environment for the engine (e.g. KIELO_REPORT_TO). */
+  env?: Record<string, string>;
 }
 
 export interface EngineRunResult {
@@ -50,7 +52,7 @@ export function engineCommand(python: PythonChoice, args: string[], gpus = 1): s
 export async function runEngine(options: EngineRunOptions): Promise<EngineRunResult> {
   const [cmd, ...argv] = engineCommand(options.python, options.args, options.gpus);
   // Own process group: a terminal Ctrl-C reaches only kielo, which forwards it exactly once.
-  const child = spawn(cmd!, argv, { env: engineEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child = spawn(cmd!, argv, { env: engineEnv(options.env), stdio: ["ignore", "pipe", "pipe"], detached: true });
   const result: EngineRunResult = { exitCode: null, signal: null, interrupted: false, stderrTail: [] };
 
   // Ctrl-C, and SIGTERM (a scheduler ending the job), are forwarded once: the engine finishes its

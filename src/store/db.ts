@@ -5,7 +5,7 @@
  * user_version` records how far a file has been migrated, so an old `kielo.db` is upgraded in
  * place and a newer one is refused with a clear message.
  */
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 import { dirname, resolve } from "node:path";
 import { KieloError } from "../util/errors.ts";
@@ -26,6 +26,20 @@ export function openStore(path: string = defaultStorePath()): Store {
   db.exec("PRAGMA foreign_keys = ON");
   db.exec("PRAGMA busy_timeout = 5000");
   migrate(db, path);
+  return db;
+}
+
+/**
+ * A read-only connection (for `kielo serve`), after bringing an older file's schema up to date as
+ * every command does. A missing file is an error: there is nothing to show.
+ */
+export function openStoreReadOnly(path: string): Store {
+  if (!existsSync(path)) {
+    throw new KieloError(`${path} does not exist`, { hint: "Pass --db <kielo.db>, or set KIELO_DB; kielo writes kielo.db in the folder where you run it." });
+  }
+  openStore(path).close();
+  const db = new DatabaseSync(path, { readOnly: true });
+  db.exec("PRAGMA busy_timeout = 5000");
   return db;
 }
 

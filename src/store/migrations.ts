@@ -10,6 +10,10 @@
  * - `answer_metrics`: text metrics and model-based scores of one answer (`kielo eval text`).
  * - `scorer_cache`: model-based scores already computed (LLM judge), by scorer and input hash.
  * - `qa_chunks`: question/answer pairs written for one document chunk (`kielo data qa-from-docs`).
+ *
+ * Migration 3 gives `runs` the process that records it (`pid`, `host`) and its `heartbeat_at`, so
+ * a run whose process is gone reads as `died` (src/runs/status.ts), and the training's job folder
+ * (`job_dir`), so a resumed training continues its own row.
  */
 export const MIGRATIONS: readonly string[] = [
   `
@@ -93,5 +97,12 @@ export const MIGRATIONS: readonly string[] = [
     created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
     PRIMARY KEY (settings_hash, chunk_hash)
   );
+  `,
+  `
+  ALTER TABLE runs ADD COLUMN pid INTEGER;          -- the kielo process that records the run
+  ALTER TABLE runs ADD COLUMN host TEXT;            -- its host name (a pid means nothing elsewhere)
+  ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;    -- refreshed while the process is alive
+  ALTER TABLE runs ADD COLUMN job_dir TEXT;         -- a training's job folder: its resume continues the row
+  CREATE INDEX runs_job_dir ON runs(job_dir);
   `,
 ];

@@ -8,7 +8,7 @@ import type { KieloRecord } from "../data/records.ts";
 import type { GenerationBackend, GenerationRequest, DecodingSettings } from "../generate/types.ts";
 import { cutAtStop } from "../generate/engine.ts";
 import type { Store } from "../store/db.ts";
-import { finishRun, startRun } from "../store/runs.ts";
+import { finishRun, startRun, statusOfError } from "../store/runs.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { KieloError } from "../util/errors.ts";
 import { Progress, formatRate } from "../util/progress.ts";
@@ -287,7 +287,7 @@ export async function translateFile(options: TranslateOptions): Promise<Translat
     finishRun(options.db, runId, "done", summary);
     return summary;
   } catch (error) {
-    finishRun(options.db, runId, "failed", { error: (error as Error).message, generated });
+    finishRun(options.db, runId, statusOfError(error), { error: (error as Error).message, generated });
     throw error;
   }
 }

@@ -17,6 +17,7 @@ import { basename, dirname, join } from "node:path";
 import { finished } from "node:stream/promises";
 import { promisify } from "node:util";
 import { isSystemError, KieloError, systemError } from "./errors.ts";
+import { processAlive } from "./pid.ts";
 
 const writeFd = promisify(writeFile);
 
@@ -54,16 +55,6 @@ function installCleanup(): void {
   });
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
@@ -88,7 +79,7 @@ export function removeStaleTemporaries(target: string): string[] {
     const host = match[1];
     const pid = Number(match[2]);
     if (host !== undefined && host !== HOST) continue;
-    if (pid === process.pid || isAlive(pid)) continue;
+    if (pid === process.pid || processAlive(pid)) continue;
     const path = join(dir, entry);
     rmSync(path, { recursive: true, force: true });
     removed.push(path);
@@ -303,7 +294,7 @@ export async function makeTempDir(what: string): Promise<{ dir: string; remove: 
     const match = pattern.exec(entry);
     if (match === null || match[1] !== HOST) continue;
     const pid = Number(match[2]);
-    if (pid !== process.pid && !isAlive(pid)) rmSync(join(root, entry), { recursive: true, force: true });
+    if (pid !== process.pid && !processAlive(pid)) rmSync(join(root, entry), { recursive: true, force: true });
   }
   const dir = await mkdtemp(join(root, `kielo-${what}-${HOST}-${process.pid}-`));
   installCleanup();

@@ -48,6 +48,17 @@ export class Progress {
     this.tick(count - this.count, extra);
   }
 
+  /** A line of its own above the progress line (e.g. an evaluation's result), which is then redrawn. */
+  log(line: string): void {
+    if (this.options.quiet) return;
+    if (this.tty) {
+      this.stream.write(`\r\x1b[2K${line}\n`);
+      if (this.lastDraw > 0) this.draw(false);
+    } else {
+      this.stream.write(`${line}\n`);
+    }
+  }
+
   done(extra?: string): void {
     if (extra !== undefined) this.extra = extra;
     this.draw(true);

@@ -5,7 +5,7 @@ import { compileFolder, hashFile, MAX_LENGTH, MAX_PACK } from "../../compile/com
 import { POLICIES, type Manifest, type Policy } from "../../compile/manifest.ts";
 import { TRUNCATIONS, type Truncation } from "../../compile/truncate.ts";
 import { openStore } from "../../store/db.ts";
-import { finishRun, startRun } from "../../store/runs.ts";
+import { finishRun, startRun, statusOfError } from "../../store/runs.ts";
 import { loadTokenizer } from "../../tokenize/tokenizer-folder.ts";
 import { formatRate, Progress } from "../../util/progress.ts";
 import { numberArg } from "../options.ts";
@@ -88,7 +88,7 @@ export function registerDataCompile(data: Command): void {
             : summary(result.manifest, result.outDir, seconds),
         );
       } catch (error) {
-        finishRun(db, runId, "failed", { error: (error as Error).message });
+        finishRun(db, runId, statusOfError(error), { error: (error as Error).message });
         throw error;
       } finally {
         process.off("exit", markInterrupted);

@@ -4,7 +4,7 @@ import { ADAPTERS } from "../../data/adapters/index.ts";
 import { convertFile, formatConvertSummary } from "../../data/convert.ts";
 import { INPUT_FORMATS, type InputFormat } from "../../data/readers/index.ts";
 import { openStore } from "../../store/db.ts";
-import { finishRun, startRun } from "../../store/runs.ts";
+import { finishRun, startRun, statusOfError } from "../../store/runs.ts";
 import { numberArg } from "../options.ts";
 
 interface ConvertFlags {
@@ -70,7 +70,7 @@ export function registerDataConvert(data: Command): void {
         finishRun(db, runId, "done", summary);
         process.stdout.write(formatConvertSummary(summary));
       } catch (error) {
-        finishRun(db, runId, "failed", { error: (error as Error).message });
+        finishRun(db, runId, statusOfError(error), { error: (error as Error).message });
         throw error;
       } finally {
         db.close();

@@ -9,7 +9,7 @@ import type { GenerationBackend } from "../../generate/types.ts";
 import { qaSettingsHash } from "../../qa/pairs.ts";
 import { qaFromDocs } from "../../qa/qa-from-docs.ts";
 import { defaultStorePath, openStore } from "../../store/db.ts";
-import { finishRun, startRun } from "../../store/runs.ts";
+import { finishRun, startRun, statusOfError } from "../../store/runs.ts";
 import { decodingHash } from "../../translate/cache.ts";
 import { loadTokenizer } from "../../tokenize/tokenizer-folder.ts";
 import { writeFileAtomic } from "../../util/atomic.ts";
@@ -95,7 +95,7 @@ export function registerDataQaFromDocs(data: Command): void {
           `${result.pairs} pairs, ${result.duplicates} near-duplicate questions removed → ${result.records.length} records in ${options.out}\n`,
       );
     } catch (error) {
-      finishRun(db, runId, "failed");
+      finishRun(db, runId, statusOfError(error));
       throw error;
     } finally {
       db.close();

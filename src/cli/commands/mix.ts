@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { KieloError } from "../../util/errors.ts";
 import { manifestPathFor, writeMix, writeMixFamily, type MixManifest } from "../../mix/mix.ts";
 import { openStore } from "../../store/db.ts";
-import { finishRun, startRun } from "../../store/runs.ts";
+import { finishRun, startRun, statusOfError } from "../../store/runs.ts";
 import { numberArg, numberListArg } from "../options.ts";
 
 interface MixFlags {
@@ -63,7 +63,7 @@ export function registerMix(program: Command): void {
         finishRun(db, runId, "done", manifests.map(({ name, fraction, rows_out, base_rows, added_rows }) => ({ name, fraction, rows_out, base_rows, added_rows })));
         process.stdout.write(summary(manifests, single ? [flags.out!] : undefined, flags.outDir));
       } catch (error) {
-        finishRun(db, runId, "failed", { error: (error as Error).message });
+        finishRun(db, runId, statusOfError(error), { error: (error as Error).message });
         throw error;
       } finally {
         db.close();

@@ -8,9 +8,11 @@ import { hintFor, type DoneEvent, type EvalEvent, type StepEvent } from "../../e
 import { ENGINE_DIR, findPython } from "../../engine/python.ts";
 import { runEngine } from "../../engine/run.ts";
 import { openStore } from "../../store/db.ts";
-import { finishRun, recordMetric, startRun } from "../../store/runs.ts";
+import { deleteMetricsAfter, finishRun, recordMetric, startOrResumeRun } from "../../store/runs.ts";
+import { checkReportTargets, REPORT_TARGETS, reportTargets } from "../../train/report-to.ts";
+import type { JobSpec } from "../../train/job.ts";
 import { prepareJob } from "../../train/prepare.ts";
-import { loadRecipe } from "../../train/recipe.ts";
+import { loadRecipe, trainFiles, type Recipe } from "../../train/recipe.ts";
 import { interrupted, KieloError } from "../../util/errors.ts";
 import { kieloVersion } from "../../util/version.ts";
 import { collect, numberArg } from "../options.ts";
@@ -25,6 +27,7 @@ interface TrainOptions {
   force?: boolean;
   label?: string;
   quiet?: boolean;
+  reportTo?: string[];
 }
 
 export function registerTrain(program: Command): void {
@@ -47,7 +50,8 @@ export function registerTrain(program: Command): void {
       .option("--python <path>", "Python interpreter for the engine (default: KIELO_PYTHON, kielo.yaml, .venv, python3)")
       .option("--force", "replace a job folder that holds a different job (its checkpoints are deleted)")
       .option("--label <name>", "label of the run in kielo.db (default: the recipe's label or file name)")
-      .option("--quiet", "no progress bar")
+      .option("--quiet", "no progress bar and no live metrics")
+      .option("--report-to <targets>", `where the engine also writes the curves, comma-separated: ${REPORT_TARGETS.join(", ")} (default: tensorboard when installed)`, reportTargets)
       .action((recipePath: string, options: TrainOptions) => trainCommand(method, recipePath, options));
   }
 }
@@ -85,8 +89,17 @@ async function trainCommand(method: "sft" | "dpo", recipePath: string, options: 
     return;
   }
 
+  const python = findPython(options.python);
+  if (options.reportTo !== undefined) checkReportTargets(python, options.reportTo);
   const db = openStore();
-  const runId = startRun(db, method, { label: options.label ?? recipe.label ?? name, config: { recipe, job: jobDir, overrides: options.set } });
+  // The same job folder with the same job is the same training: a resume continues its run.
+  const { id: runId, resumed, previous } = startOrResumeRun(db, method, {
+    label: options.label ?? recipe.label ?? name,
+    config: { recipe, job: jobDir, overrides: options.set, inputs: trainingInputs(recipe, prepared.spec) },
+    jobDir,
+    resume: prepared.status === "existing",
+  });
+  const previousSummary = previous?.status === "done" ? previous.summary_json : null;
   const progress = new Progress(`train ${method}`, { unit: "steps", total: prepared.spec.steps, quiet: Boolean(options.quiet) });
   const recordStep = (event: StepEvent | EvalEvent, prefix: string) => {
     for (const [key, value] of Object.entries(event)) {
@@ -94,18 +107,20 @@ async function trainCommand(method: "sft" | "dpo", recipePath: string, options: 
     }
   };
   const result = await runEngine({
-    python: findPython(options.python),
+    python,
     args: ["run", jobDir],
     gpus,
+    env: options.reportTo === undefined ? {} : { KIELO_REPORT_TO: options.reportTo.join(",") },
     onEvent: (event) => {
       if (event.type === "step") {
         recordStep(event, "");
-        const rate = event.tokens_per_s !== null ? `, ${formatRate(event.tokens_per_s)} tok/s` : "";
-        const lr = event.lr !== null ? `, lr ${event.lr.toExponential(2)}` : "";
-        progress.set(event.step, `loss ${event.loss === null ? "NaN" : event.loss.toFixed(4)}${lr}${rate}`);
+        progress.set(event.step, stepLine(event));
       } else if (event.type === "eval") {
         recordStep(event, "eval/");
+        progress.log(evalLine(event));
       } else if (event.type === "start") {
+        // The steps after the last checkpoint run again: their earlier values are replaced.
+        if (resumed) deleteMetricsAfter(db, runId, event.resumed_from_step);
         if (event.resumed_from_step > 0) progress.set(event.resumed_from_step);
       }
     },
@@ -114,7 +129,7 @@ async function trainCommand(method: "sft" | "dpo", recipePath: string, options: 
   if (result.done) {
     progress.done();
     const summary = summarise(result.done);
-    finishRun(db, runId, "done", result.done);
+    finishRun(db, runId, "done", keepKnown(previousSummary, result.done));
     process.stdout.write(`${summary}\n`);
     return;
   }
@@ -129,6 +144,46 @@ async function trainCommand(method: "sft" | "dpo", recipePath: string, options: 
     `the engine exited with ${result.signal ?? `code ${result.exitCode}`} before finishing${tail ? `:\n${tail}` : ""}`,
     { hint: `Its events are in ${jobDir}/events.jsonl; run the same command again to resume from the last checkpoint.` },
   );
+}
+
+/** What the training read, with the hashes the job folder recorded (for `kielo runs show`). */
+function trainingInputs(recipe: Recipe, spec: JobSpec): Record<string, unknown> {
+  return {
+    model: spec.model.path,
+    recipe: spec.provenance.recipe,
+    train: trainFiles(recipe),
+    train_sha256: spec.provenance.train_sha256,
+    eval: recipe.data.eval ?? null,
+    eval_sha256: spec.provenance.eval_sha256,
+  };
+}
+
+/** The progress line's detail: the step's loss, learning rate, gradient norm and throughput. */
+function stepLine(event: StepEvent): string {
+  const parts = [`loss ${event.loss === null ? "NaN" : event.loss.toFixed(4)}`];
+  if (event.lr !== null) parts.push(`lr ${event.lr.toExponential(2)}`);
+  if (event.grad_norm !== null) parts.push(`grad ${event.grad_norm.toFixed(3)}`);
+  if (event.tokens_per_s !== null) parts.push(`${formatRate(event.tokens_per_s)} tok/s`);
+  if (typeof event.accuracy === "number") parts.push(`acc ${event.accuracy.toFixed(3)}`);
+  return parts.join(", ");
+}
+
+function evalLine(event: EvalEvent): string {
+  const parts = [`eval at step ${event.step}: loss ${event.loss === null ? "NaN" : event.loss.toFixed(4)}`];
+  if (typeof event.accuracy === "number") parts.push(`accuracy ${event.accuracy.toFixed(3)}`);
+  if (typeof event.margins === "number") parts.push(`margins ${event.margins.toFixed(3)}`);
+  return parts.join(", ");
+}
+
+/**
+ * The summary of a resumed run: a job that had already finished reports no loss of its own when
+ * run again, so the values the earlier attempt recorded are kept where the new one has none.
+ */
+function keepKnown(previous: string | null, done: DoneEvent): Record<string, unknown> {
+  const before = previous === null ? {} : (JSON.parse(previous) as Record<string, unknown>);
+  const merged: Record<string, unknown> = { ...before };
+  for (const [key, value] of Object.entries(done)) if (value !== null && value !== undefined) merged[key] = value;
+  return merged;
 }
 
 function hintOption(hint: string | undefined): { hint?: string } {

@@ -6,7 +6,7 @@ import type { Command } from "commander";
 import { addBackendOptions, backendFromOptions, type BackendCliOptions } from "../backend-options.ts";
 import { number } from "../options.ts";
 import { defaultStorePath, openStore } from "../../store/db.ts";
-import { finishRun, startRun } from "../../store/runs.ts";
+import { finishRun, startRun, statusOfError } from "../../store/runs.ts";
 import { writeFileAtomic } from "../../util/atomic.ts";
 import { KieloError } from "../../util/errors.ts";
 import { readIfevalRows, selectPrompts, translateIfeval, writeIfevalRows } from "../../translate/ifeval.ts";
@@ -95,7 +95,7 @@ export function registerTranslateIfeval(program: Command): void {
           `${summary.prompts_with_problems} prompts with problems${options.report ? `, see ${options.report}` : ""})`,
       );
     } catch (error) {
-      finishRun(db, runId, "failed", { error: (error as Error).message });
+      finishRun(db, runId, statusOfError(error), { error: (error as Error).message });
       throw error;
     } finally {
       db.close();

@@ -12,9 +12,9 @@ would do until its timeout) exits; rank 0 first writes the failing rank's `error
 also time out (`KIELO_DIST_TIMEOUT`, seconds, default 1800), a last resort for a rank that hangs
 without failing.
 
-Checkpoints use full (unsharded) state dicts gathered to CPU through
-`torch.distributed.checkpoint.state_dict`, which also works on an unsharded model: simple and
-correct first; a sharded DCP checkpoint is the upgrade for models too large for one host's RAM.
+Checkpoints are sharded (checkpoint.py: each rank writes its own shards with
+torch.distributed.checkpoint); only the final model is gathered, once, to rank 0's CPU memory
+(`full_model_state`) to be written in Hugging Face format.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any, Protocol
 import torch
 import torch.distributed as tdist
 from torch import nn
-from torch.distributed.checkpoint.state_dict import StateDictOptions, get_state_dict, set_state_dict
+from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
 
 
 @dataclass(frozen=True)
@@ -207,36 +207,16 @@ def set_gradient_sync(model: nn.Module, enabled: bool, dist: Dist) -> None:
         model.set_requires_gradient_sync(enabled)
 
 
-def _options(trainable_only: bool, **extra: Any) -> StateDictOptions:
-    return StateDictOptions(full_state_dict=True, cpu_offload=True, ignore_frozen_params=trainable_only, **extra)
-
-
-def full_state(model: nn.Module, optimizer: torch.optim.Optimizer, trainable_only: bool) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Model (trainable parameters only, for adapters) and optimizer state, unsharded, on CPU.
-    Collective under torchrun: every rank calls it; rank 0 writes the result."""
-    model_state, optim_state = get_state_dict(model, optimizer, options=_options(trainable_only))
-    return _only_trainable(model, model_state) if trainable_only else model_state, optim_state
-
-
-def _only_trainable(model: nn.Module, state: dict[str, Any]) -> dict[str, Any]:
+def only_trainable(model: nn.Module, state: dict[str, Any]) -> dict[str, Any]:
     # `ignore_frozen_params` still lets a frozen weight through under the name of a tied twin
     # (lm_head tied to the embeddings): keep exactly the parameters that train.
     names = {name for name, p in model.named_parameters() if p.requires_grad}
     return {k: v for k, v in state.items() if k in names}
 
 
-def load_full_state(model: nn.Module, optimizer: torch.optim.Optimizer, model_state: dict[str, Any], optim_state: dict[str, Any], trainable_only: bool) -> None:
-    set_state_dict(
-        model,
-        optimizer,
-        model_state_dict=model_state,
-        optim_state_dict=optim_state,
-        options=StateDictOptions(full_state_dict=True, ignore_frozen_params=trainable_only, strict=not trainable_only),
-    )
-
-
 def full_model_state(model: nn.Module, trainable_only: bool) -> dict[str, Any]:
-    from torch.distributed.checkpoint.state_dict import get_model_state_dict
-
-    state = get_model_state_dict(model, options=_options(trainable_only))
-    return _only_trainable(model, state) if trainable_only else state
+    """The whole model (or its trainable weights), unsharded, on CPU: for the final HF export only.
+    Collective under torchrun: every rank calls it; rank 0 writes the result."""
+    options = StateDictOptions(full_state_dict=True, cpu_offload=True, ignore_frozen_params=trainable_only)
+    state = get_model_state_dict(model, options=options)
+    return only_trainable(model, state) if trainable_only else state

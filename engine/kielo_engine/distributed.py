@@ -219,4 +219,9 @@ def full_model_state(model: nn.Module, trainable_only: bool) -> dict[str, Any]:
     Collective under torchrun: every rank calls it; rank 0 writes the result."""
     options = StateDictOptions(full_state_dict=True, cpu_offload=True, ignore_frozen_params=trainable_only)
     state = get_model_state_dict(model, options=options)
-    return only_trainable(model, state) if trainable_only else state
+    if trainable_only:
+        return only_trainable(model, state)
+    # A tied weight (lm_head = embeddings) comes back as two gathered copies, which
+    # `save_pretrained` could no longer recognise as one: keep the name the model owns it by.
+    twins = {n for n, _ in model.named_parameters(remove_duplicate=False)} - {n for n, _ in model.named_parameters()}
+    return {k: v for k, v in state.items() if k not in twins}

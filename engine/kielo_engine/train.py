@@ -38,7 +38,7 @@ from torch import Tensor, nn
 
 from . import checkpoint, lora_fused, memory
 from .data import CompiledData, ModelBatch, Schedule, eval_batches, read_schedule
-from .distributed import Dist, RankFailures, init_distributed, set_gradient_sync, shard_model
+from .distributed import Dist, init_distributed, set_gradient_sync, shard_model
 from .dpo import DpoObjective, DpoReference
 from .errors import EngineError
 from .events import EventLog
@@ -51,6 +51,7 @@ from .modeling import read_json, torch_dtype
 from .optim import make_optimizer, make_scheduler
 from .policy import load_policy
 from .precision import precision_of
+from .rank_failures import RankFailures
 from .sft import SftObjective
 from .stop import StopRequest
 
@@ -426,7 +427,7 @@ def run(job_dir: str) -> int:
     dist = init_distributed()
     events_path = os.path.join(job_dir, "events.jsonl") if os.path.isdir(job_dir) else None
     events = EventLog(events_path, enabled=dist.is_main)
-    failures = RankFailures(dist, events)
+    failures = RankFailures(dist, events, events_path=events_path)
     try:
         job = load_job(job_dir)
         Trainer(job, dist, events, stop).run()
@@ -449,6 +450,7 @@ def run(job_dir: str) -> int:
         failures.report(dict(kind="internal", message=f"{type(err).__name__}: {err}", hint="this is a bug in kielo's engine; the traceback is on stderr"))
         return 1
     finally:
+        failures.ended()
         stop.uninstall()
         events.close()
         dist.close()

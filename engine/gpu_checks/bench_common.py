@@ -169,6 +169,20 @@ def gpu_facts() -> dict[str, Any]:
         return {"gpu_name": None, "gpu_bytes": None}
 
 
+def gpu_count() -> int:
+    """GPUs on this host, without initialising CUDA here: nvidia-smi, else torch in a child process."""
+    try:
+        out = subprocess.run(["nvidia-smi", "--list-gpus"], capture_output=True, text=True, timeout=60, check=True).stdout
+        return sum(1 for line in out.splitlines() if line.startswith("GPU "))
+    except (OSError, subprocess.SubprocessError):
+        pass
+    probe = "import torch; print(torch.cuda.device_count() if torch.cuda.is_available() else 0)"
+    try:
+        return int(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True).stdout.split()[-1])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return 0
+
+
 def pick_work_dir(model_bytes: int) -> str:
     """/dev/shm when it can hold the models and a full fine-tune's output (loading is then a memory
     copy), else the temporary folder."""
@@ -199,6 +213,24 @@ def best_fit_decreasing(lengths: list[int], capacity: int) -> list[list[int]]:
             packs.append([d])
             space.append(capacity - n)
     return packs
+
+
+def document_lengths(rng: np.random.Generator, n: int, seq_len: int) -> list[int]:
+    """Document lengths drawn uniformly from [seq_len/8, seq_len]: a spread like chat data."""
+    return [int(x) for x in rng.integers(max(2, seq_len // 8), seq_len + 1, size=n)]
+
+
+def packed_layout(rng: np.random.Generator, sequences: int, seq_len: int) -> list[list[int]]:
+    """Documents of random length packed best-fit-decreasing into packs of at most seq_len tokens,
+    as `kielo data compile --pack` does; documents are drawn until there are `sequences` packs,
+    and the packs are shuffled (BFD puts the fullest first). Returns each pack's document lengths."""
+    lengths = document_lengths(rng, sequences * 3, seq_len)
+    while True:
+        packs = [[lengths[d] for d in pack] for pack in best_fit_decreasing(lengths, seq_len)]
+        if len(packs) >= sequences:
+            order = rng.permutation(len(packs))
+            return [packs[i] for i in order]
+        lengths += document_lengths(rng, sequences, seq_len)
 
 
 def write_compiled(

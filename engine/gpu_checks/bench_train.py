@@ -51,7 +51,7 @@ from bench_common import (
     LLAMA2_7B,
     TINY,
     GiB,
-    best_fit_decreasing,
+    document_lengths,
     engine_numbers,
     engine_sees_hidden,
     exit_status,
@@ -61,6 +61,7 @@ from bench_common import (
     gpu_facts,
     job_spec,
     make_models_in_child,
+    packed_layout,
     parameter_count,
     pick_work_dir,
     read_events,
@@ -76,27 +77,6 @@ from bench_common import (
 __all__ = ["LLAMA2_7B", "full_ft_bytes", "full_ft_layers", "parameter_count", "main"]
 
 CONFIGS = ("lora", "qlora", "full", "lora-padded")
-
-
-# ---- synthetic data -----------------------------------------------------------------------------
-
-
-def document_lengths(rng: np.random.Generator, n: int, seq_len: int) -> list[int]:
-    """Document lengths drawn uniformly from [seq_len/8, seq_len]: a spread like chat data."""
-    return [int(x) for x in rng.integers(max(2, seq_len // 8), seq_len + 1, size=n)]
-
-
-def packed_layout(rng: np.random.Generator, sequences: int, seq_len: int) -> list[list[int]]:
-    """Documents of random length packed best-fit-decreasing into packs of at most seq_len tokens,
-    as `kielo data compile --pack` does; documents are drawn until there are `sequences` packs,
-    and the packs are shuffled (BFD puts the fullest first). Returns each pack's document lengths."""
-    lengths = document_lengths(rng, sequences * 3, seq_len)
-    while True:
-        packs = [[lengths[d] for d in pack] for pack in best_fit_decreasing(lengths, seq_len)]
-        if len(packs) >= sequences:
-            order = rng.permutation(len(packs))
-            return [packs[i] for i in order]
-        lengths += document_lengths(rng, sequences, seq_len)
 
 
 @dataclass

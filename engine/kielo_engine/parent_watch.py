@@ -6,6 +6,10 @@ stop the engine, which would run on with nobody reading its output. kielo passes
 `KIELO_PARENT_PID`; a daemon thread checks about twice a second that it still runs, and ends this
 process when it does not. This works under torchrun too, where the workers' direct parent is
 torchrun: each worker watches kielo itself, and torchrun ends when its workers are gone.
+
+Only an ancestor is watched: on the other nodes of a multi-node job (docs/multi-node.md) the
+variable may arrive with the environment, but that pid means nothing there (absent, or an
+unrelated process), and those workers end with the job through torchrun and the scheduler.
 """
 
 from __future__ import annotations
@@ -26,10 +30,30 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _parent_of(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _is_ancestor(pid: int) -> bool:
+    current = os.getppid()
+    for _ in range(64):  # a process tree is never this deep; guards against a loop
+        if current == pid:
+            return True
+        if current <= 1:
+            return False
+        current = _parent_of(current)
+    return False
+
+
 def watch_parent(poll_seconds: float = 0.5) -> bool:
-    """Start watching the pid in KIELO_PARENT_PID; False when there is none to watch."""
+    """Start watching the pid in KIELO_PARENT_PID; False when there is none to watch (unset, or
+    not an ancestor of this process: another host's pid)."""
     value = os.environ.get(ENV, "")
-    if not value.isdigit():
+    if not value.isdigit() or not _is_ancestor(int(value)):
         return False
     pid = int(value)
     started_under = os.getppid()

@@ -7,9 +7,10 @@ stop the engine, which would run on with nobody reading its output. kielo passes
 process when it does not. This works under torchrun too, where the workers' direct parent is
 torchrun: each worker watches kielo itself, and torchrun ends when its workers are gone.
 
-Only an ancestor is watched: on the other nodes of a multi-node job (docs/multi-node.md) the
-variable may arrive with the environment, but that pid means nothing there (absent, or an
-unrelated process), and those workers end with the job through torchrun and the scheduler.
+Only kielo is watched: an ancestor of this process, or a process on this host whose command line
+names kielo (under `srun` the workers descend from slurmstepd, not from kielo). On the other nodes
+of a multi-node job (docs/multi-node.md) the variable arrives with the environment, but there that
+pid is absent or an unrelated process; those workers end with the job through torchrun and srun.
 """
 
 from __future__ import annotations
@@ -49,11 +50,19 @@ def _is_ancestor(pid: int) -> bool:
     return False
 
 
+def _runs_kielo(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"kielo" in f.read()
+    except OSError:
+        return False
+
+
 def watch_parent(poll_seconds: float = 0.5) -> bool:
     """Start watching the pid in KIELO_PARENT_PID; False when there is none to watch (unset, or
-    not an ancestor of this process: another host's pid)."""
+    not kielo on this host: another node's pid)."""
     value = os.environ.get(ENV, "")
-    if not value.isdigit() or not _is_ancestor(int(value)):
+    if not value.isdigit() or not (_is_ancestor(int(value)) or _runs_kielo(int(value))):
         return False
     pid = int(value)
     started_under = os.getppid()

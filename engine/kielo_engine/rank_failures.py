@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 failed = threading.Event()
 FAILURE_KEY = "kielo/first-failure"
 LOST_MESSAGE = "the process ended without reporting an error (killed by a signal such as SIGKILL, the out-of-memory killer, or a crash)"
+SILENT_MESSAGE = "no heartbeat for {seconds:.0f} s (the process hangs, or its host is lost)"
 LOST_HINT = "look for the cause in the system log (dmesg: OOM killer) or the scheduler's; run the same command again to resume from the last complete checkpoint"
 # Errors of a collective whose peer went away: wait for the watchers to name the dead rank.
 _PEER_LOSS = ("connection closed", "connection reset", "broken pipe", "nccl", "gloo", "timed out", "timeout")
@@ -158,7 +159,7 @@ class RankFailures:
         r, store = self._watched, self._store
         if r == self.dist.rank or store.check([f"kielo/ended/{r}"]):
             return last_seen
-        dead = False
+        dead, message = False, LOST_MESSAGE
         if store.check([f"kielo/proc/{r}"]):
             proc = json.loads(store.get(f"kielo/proc/{r}"))
             if proc["host"] == socket.gethostname():
@@ -171,8 +172,9 @@ class RankFailures:
             dead = now - last_seen[1] > self._silence
             if dead and store.check([f"kielo/ended/{r}"]):
                 return last_seen
+            message = SILENT_MESSAGE.format(seconds=now - last_seen[1])
         if dead:
-            lost = json.dumps({"rank": r, "kind": "rank-failed", "message": LOST_MESSAGE, "hint": LOST_HINT, "lost": True})
+            lost = json.dumps({"rank": r, "kind": "rank-failed", "message": message, "hint": LOST_HINT, "lost": True})
             self._end(self._publish(lost), writer=True)
         return last_seen
 

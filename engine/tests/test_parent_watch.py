@@ -54,7 +54,7 @@ def test_without_a_parent_pid_nothing_is_watched():
     assert subprocess.run([sys.executable, "-c", code], env=dict(env, PYTHONPATH=str(ENGINE_DIR))).returncode == 0
 
 
-def test_a_pid_that_is_not_an_ancestor_is_not_watched():
+def test_a_pid_that_is_neither_an_ancestor_nor_kielo_is_not_watched():
     # Another node of a multi-node job gets kielo's pid with the environment; there it names some
     # unrelated process (here: a sibling), which must neither be watched nor end the engine.
     sibling = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])

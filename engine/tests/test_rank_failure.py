@@ -18,7 +18,7 @@ import time
 import pytest
 import torch.distributed as tdist
 
-from conftest import ENGINE_DIR, base_job, read_events, run_engine, shuffled_schedule, synthetic_sft, write_job, write_schedule
+from conftest import ENGINE_DIR, base_job, read_events, run_engine, shuffled_schedule, synthetic_sft, workers_of, write_job, write_schedule
 from kielo_engine.train import run
 
 STUCK = """
@@ -81,26 +81,6 @@ def test_torchrun_two_ranks_gloo_one_rank_fails_every_rank_ends_with_its_message
     assert error["message"].startswith("rank 1: UnpicklingError"), error
     assert "Connection closed" not in error["message"]
     assert ended - error["time"] < 15, f"{ended - error['time']:.1f}s from rank 1's failure to the end of every rank"
-
-
-def workers_of(parent: int) -> dict[int, int]:
-    """rank → pid of the worker processes torchrun started."""
-    found = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", encoding="ascii") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            if ppid != parent:
-                continue
-            with open(f"/proc/{name}/environ", "rb") as f:
-                env = dict(e.split(b"=", 1) for e in f.read().split(b"\0") if b"=" in e)
-        except OSError:
-            continue
-        if b"RANK" in env:
-            found[int(env[b"RANK"])] = int(name)
-    return found
 
 
 @pytest.mark.parametrize("killed", [1, 0])

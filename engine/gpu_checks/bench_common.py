@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import numpy as np
@@ -461,6 +462,33 @@ def engine_numbers(events: list[dict[str, Any]], launched: float) -> dict[str, A
     elif error is not None:
         out.update(status="OOM" if error.get("kind") == "oom" else "FAIL", message=error.get("message", ""))
     return out
+
+
+@dataclass(kw_only=True)
+class EngineRun:
+    """What one engine run measured (bench_train.py, bench_scaling.py: each adds its own fields)."""
+
+    status: str = "not run"
+    message: str = ""
+    params: int | None = None
+    trainable_params: int | None = None
+    tokens_per_s: float | None = None
+    seconds_per_step: float | None = None
+    peak_memory_gib: float | None = None
+    load_seconds: float | None = None
+    wall_seconds: float | None = None
+    steps_timed: int = 0
+    step_tokens: list[int] = field(default_factory=list)
+    step_seconds: list[float] = field(default_factory=list)
+
+    def measure(self, events: list[dict[str, Any]], launched: float) -> None:
+        numbers = engine_numbers(events, launched)
+        self.status, self.message = numbers["status"], numbers["message"]
+        self.params, self.trainable_params, self.load_seconds = numbers["params"], numbers["trainable_params"], numbers["load_seconds"]
+        self.step_tokens, self.step_seconds = numbers["step_tokens"], numbers["step_seconds"]
+        self.tokens_per_s, self.seconds_per_step, self.steps_timed = timed_rate(self.step_tokens, self.step_seconds)
+        if numbers["peak_memory_bytes"] is not None:
+            self.peak_memory_gib = numbers["peak_memory_bytes"] / GiB
 
 
 def timed_rate(counts: list[float], seconds: list[float]) -> tuple[float | None, float | None, int]:

@@ -34,15 +34,14 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 from bench_common import (
     LLAMA2_7B,
     TINY,
-    GiB,
-    engine_numbers,
+    EngineRun,
     exit_status,
     fmt,
     gpu_count,
@@ -55,7 +54,6 @@ from bench_common import (
     read_events,
     run_child,
     sequential_schedule,
-    timed_rate,
     write_compiled,
     write_json,
     write_schedule,
@@ -64,23 +62,12 @@ from bench_common import (
 CONFIGS = ("full", "lora")
 
 
-@dataclass
-class Result:
+@dataclass(kw_only=True)
+class Result(EngineRun):
     config: str
     world: int
-    status: str = "not run"
-    message: str = ""
-    params: int | None = None
-    trainable_params: int | None = None
-    tokens_per_s: float | None = None
     tokens_per_s_per_gpu: float | None = None
     efficiency: float | None = None
-    seconds_per_step: float | None = None
-    peak_memory_gib: float | None = None
-    wall_seconds: float | None = None
-    steps_timed: int = 0
-    step_tokens: list[int] = field(default_factory=list)
-    step_seconds: list[float] = field(default_factory=list)
 
 
 def parse_worlds(text: str, flag: str, parser: argparse.ArgumentParser) -> list[int]:
@@ -114,18 +101,6 @@ def engine_command(job_dir: str, world: int) -> list[str]:
     if world == 1:
         return [sys.executable, "-m", "kielo_engine", "run", job_dir]
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={world}", "-m", "kielo_engine", "run", job_dir]
-
-
-def measure(result: Result, events: list[dict[str, Any]], launched: float) -> None:
-    numbers = engine_numbers(events, launched)
-    result.status, result.message = numbers["status"], numbers["message"]
-    result.params, result.trainable_params = numbers["params"], numbers["trainable_params"]
-    result.step_tokens, result.step_seconds = numbers["step_tokens"], numbers["step_seconds"]
-    result.tokens_per_s, result.seconds_per_step, result.steps_timed = timed_rate(result.step_tokens, result.step_seconds)
-    if result.tokens_per_s is not None:
-        result.tokens_per_s_per_gpu = result.tokens_per_s / result.world
-    if numbers["peak_memory_bytes"] is not None:
-        result.peak_memory_gib = numbers["peak_memory_bytes"] / GiB
 
 
 def add_efficiency(results: list[Result]) -> None:
@@ -217,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         longest = 0.0
         for config in configs:
             for world in worlds[config]:
-                result = Result(config, world)
+                result = Result(config=config, world=world)
                 results.append(result)
                 elapsed = time.time() - started
                 if available is not None and world > available:
@@ -235,7 +210,9 @@ def main(argv: list[str] | None = None) -> int:
                                            cpu=args.cpu, hide=("bitsandbytes",))
                 result.wall_seconds = time.time() - t0
                 longest = max(longest, result.wall_seconds)
-                measure(result, read_events(os.path.join(job_dir, "events.jsonl")), launched)
+                result.measure(read_events(os.path.join(job_dir, "events.jsonl")), launched)
+                if result.tokens_per_s is not None:
+                    result.tokens_per_s_per_gpu = result.tokens_per_s / world
                 result.status, result.message = exit_status(code, result.status, result.message, "bench_scaling.log")
                 print(f"   {result.status} in {result.wall_seconds:.0f}s: {fmt(result.tokens_per_s_per_gpu, ',.0f')} tokens/s per GPU, "
                       f"peak {fmt(result.peak_memory_gib, '.2f')} GiB {result.message}", flush=True)

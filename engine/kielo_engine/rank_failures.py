@@ -96,7 +96,9 @@ class RankFailures:
         self._poll = poll_seconds
         self._silence = silence_seconds()
         self._watched = (dist.rank + 1) % dist.world
-        threading.Thread(target=self._watch, name="kielo-rank-failures", daemon=True).start()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="kielo-rank-failures", daemon=True)
+        self._thread.start()
 
     # ---- the main thread ----------------------------------------------------------------------
 
@@ -112,12 +114,17 @@ class RankFailures:
         self._emit(first)
 
     def ended(self) -> None:
-        """This rank ends normally: its watcher must not take it for dead."""
-        if self._store is not None:
-            try:
-                self._store.set(f"kielo/ended/{self.dist.rank}", "1")
-            except RuntimeError:
-                pass
+        """This rank ends: its watcher must not take it for dead, and this rank's watcher thread
+        stops before the interpreter does (a daemon thread caught inside a store call while
+        Python shuts down aborts the process: "terminate called without an active exception")."""
+        if self._store is None:
+            return
+        try:
+            self._store.set(f"kielo/ended/{self.dist.rank}", "1")
+        except RuntimeError:
+            pass
+        self._stop.set()
+        self._thread.join(timeout=10 * self._poll)
 
     def _wait_for_verdict(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
@@ -140,8 +147,7 @@ class RankFailures:
     def _watch(self) -> None:
         beats = 0
         last_seen: tuple[str | None, float] = (None, time.monotonic())
-        while True:
-            threading.Event().wait(self._poll)
+        while not self._stop.wait(self._poll):
             try:
                 beats += 1
                 self._store.set(f"kielo/beat/{self.dist.rank}", str(beats))

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import numpy as np
@@ -169,6 +170,20 @@ def gpu_facts() -> dict[str, Any]:
         return {"gpu_name": None, "gpu_bytes": None}
 
 
+def gpu_count() -> int:
+    """GPUs on this host, without initialising CUDA here: nvidia-smi, else torch in a child process."""
+    try:
+        out = subprocess.run(["nvidia-smi", "--list-gpus"], capture_output=True, text=True, timeout=60, check=True).stdout
+        return sum(1 for line in out.splitlines() if line.startswith("GPU "))
+    except (OSError, subprocess.SubprocessError):
+        pass
+    probe = "import torch; print(torch.cuda.device_count() if torch.cuda.is_available() else 0)"
+    try:
+        return int(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True).stdout.split()[-1])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return 0
+
+
 def pick_work_dir(model_bytes: int) -> str:
     """/dev/shm when it can hold the models and a full fine-tune's output (loading is then a memory
     copy), else the temporary folder."""
@@ -199,6 +214,24 @@ def best_fit_decreasing(lengths: list[int], capacity: int) -> list[list[int]]:
             packs.append([d])
             space.append(capacity - n)
     return packs
+
+
+def document_lengths(rng: np.random.Generator, n: int, seq_len: int) -> list[int]:
+    """Document lengths drawn uniformly from [seq_len/8, seq_len]: a spread like chat data."""
+    return [int(x) for x in rng.integers(max(2, seq_len // 8), seq_len + 1, size=n)]
+
+
+def packed_layout(rng: np.random.Generator, sequences: int, seq_len: int) -> list[list[int]]:
+    """Documents of random length packed best-fit-decreasing into packs of at most seq_len tokens,
+    as `kielo data compile --pack` does; documents are drawn until there are `sequences` packs,
+    and the packs are shuffled (BFD puts the fullest first). Returns each pack's document lengths."""
+    lengths = document_lengths(rng, sequences * 3, seq_len)
+    while True:
+        packs = [[lengths[d] for d in pack] for pack in best_fit_decreasing(lengths, seq_len)]
+        if len(packs) >= sequences:
+            order = rng.permutation(len(packs))
+            return [packs[i] for i in order]
+        lengths += document_lengths(rng, sequences, seq_len)
 
 
 def write_compiled(
@@ -429,6 +462,33 @@ def engine_numbers(events: list[dict[str, Any]], launched: float) -> dict[str, A
     elif error is not None:
         out.update(status="OOM" if error.get("kind") == "oom" else "FAIL", message=error.get("message", ""))
     return out
+
+
+@dataclass(kw_only=True)
+class EngineRun:
+    """What one engine run measured (bench_train.py, bench_scaling.py: each adds its own fields)."""
+
+    status: str = "not run"
+    message: str = ""
+    params: int | None = None
+    trainable_params: int | None = None
+    tokens_per_s: float | None = None
+    seconds_per_step: float | None = None
+    peak_memory_gib: float | None = None
+    load_seconds: float | None = None
+    wall_seconds: float | None = None
+    steps_timed: int = 0
+    step_tokens: list[int] = field(default_factory=list)
+    step_seconds: list[float] = field(default_factory=list)
+
+    def measure(self, events: list[dict[str, Any]], launched: float) -> None:
+        numbers = engine_numbers(events, launched)
+        self.status, self.message = numbers["status"], numbers["message"]
+        self.params, self.trainable_params, self.load_seconds = numbers["params"], numbers["trainable_params"], numbers["load_seconds"]
+        self.step_tokens, self.step_seconds = numbers["step_tokens"], numbers["step_seconds"]
+        self.tokens_per_s, self.seconds_per_step, self.steps_timed = timed_rate(self.step_tokens, self.step_seconds)
+        if numbers["peak_memory_bytes"] is not None:
+            self.peak_memory_gib = numbers["peak_memory_bytes"] / GiB
 
 
 def timed_rate(counts: list[float], seconds: list[float]) -> tuple[float | None, float | None, int]:

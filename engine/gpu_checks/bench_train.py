@@ -42,7 +42,7 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -50,9 +50,9 @@ from bench_common import (
     FULL_FT_BYTES_PER_PARAM,
     LLAMA2_7B,
     TINY,
+    EngineRun,
     GiB,
-    best_fit_decreasing,
-    engine_numbers,
+    document_lengths,
     engine_sees_hidden,
     exit_status,
     fmt,
@@ -61,12 +61,12 @@ from bench_common import (
     gpu_facts,
     job_spec,
     make_models_in_child,
+    packed_layout,
     parameter_count,
     pick_work_dir,
     read_events,
     run_engine,
     sequential_schedule,
-    timed_rate,
     write_compiled,
     write_json,
     write_schedule,
@@ -76,27 +76,6 @@ from bench_common import (
 __all__ = ["LLAMA2_7B", "full_ft_bytes", "full_ft_layers", "parameter_count", "main"]
 
 CONFIGS = ("lora", "qlora", "full", "lora-padded")
-
-
-# ---- synthetic data -----------------------------------------------------------------------------
-
-
-def document_lengths(rng: np.random.Generator, n: int, seq_len: int) -> list[int]:
-    """Document lengths drawn uniformly from [seq_len/8, seq_len]: a spread like chat data."""
-    return [int(x) for x in rng.integers(max(2, seq_len // 8), seq_len + 1, size=n)]
-
-
-def packed_layout(rng: np.random.Generator, sequences: int, seq_len: int) -> list[list[int]]:
-    """Documents of random length packed best-fit-decreasing into packs of at most seq_len tokens,
-    as `kielo data compile --pack` does; documents are drawn until there are `sequences` packs,
-    and the packs are shuffled (BFD puts the fullest first). Returns each pack's document lengths."""
-    lengths = document_lengths(rng, sequences * 3, seq_len)
-    while True:
-        packs = [[lengths[d] for d in pack] for pack in best_fit_decreasing(lengths, seq_len)]
-        if len(packs) >= sequences:
-            order = rng.permutation(len(packs))
-            return [packs[i] for i in order]
-        lengths += document_lengths(rng, sequences, seq_len)
 
 
 @dataclass
@@ -138,34 +117,12 @@ def write_job(job_dir: str, cfg: Config, args: argparse.Namespace, shape: dict[s
 # ---- running and measuring ----------------------------------------------------------------------
 
 
-@dataclass
-class Result:
+@dataclass(kw_only=True)
+class Result(EngineRun):
     config: str
     layers: int
     data: str
-    status: str = "not run"
-    message: str = ""
-    params: int | None = None
-    trainable_params: int | None = None
-    tokens_per_s: float | None = None
-    seconds_per_step: float | None = None
-    peak_memory_gib: float | None = None
-    load_seconds: float | None = None
-    wall_seconds: float | None = None
     fill: float | None = None
-    steps_timed: int = 0
-    step_tokens: list[int] = field(default_factory=list)
-    step_seconds: list[float] = field(default_factory=list)
-
-
-def measure(result: Result, events: list[dict[str, Any]], launched: float) -> None:
-    numbers = engine_numbers(events, launched)
-    result.status, result.message = numbers["status"], numbers["message"]
-    result.params, result.trainable_params, result.load_seconds = numbers["params"], numbers["trainable_params"], numbers["load_seconds"]
-    result.step_tokens, result.step_seconds = numbers["step_tokens"], numbers["step_seconds"]
-    result.tokens_per_s, result.seconds_per_step, result.steps_timed = timed_rate(result.step_tokens, result.step_seconds)
-    if numbers["peak_memory_bytes"] is not None:
-        result.peak_memory_gib = numbers["peak_memory_bytes"] / GiB
 
 
 # ---- output -------------------------------------------------------------------------------------
@@ -283,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
                                model_dir=full_model_dir if name == "full" else model_dir))
         longest = 0.0
         for cfg in plan:
-            result = Result(cfg.name, cfg.layers, "packed" if cfg.packed else "padded")
+            result = Result(config=cfg.name, layers=cfg.layers, data="packed" if cfg.packed else "padded")
             results.append(result)
             elapsed = time.time() - started
             # The next run takes about as long as the longest so far (a full fine-tune also saves the model).
@@ -302,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
             code, launched = run_engine(job_dir, log, timeout=max(120.0, args.budget_s + 120.0 - elapsed), cpu=args.cpu)
             result.wall_seconds = time.time() - t0
             longest = max(longest, result.wall_seconds)
-            measure(result, read_events(os.path.join(job_dir, "events.jsonl")), launched)
+            result.measure(read_events(os.path.join(job_dir, "events.jsonl")), launched)
             result.status, result.message = exit_status(code, result.status, result.message, "bench_train.log")
             print(f"   {result.status} in {result.wall_seconds:.0f}s: {fmt(result.tokens_per_s, ',.0f')} real tokens/s, "
                   f"peak {fmt(result.peak_memory_gib, '.2f')} GiB {result.message}", flush=True)

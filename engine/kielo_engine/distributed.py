@@ -5,32 +5,28 @@ CPU), shards the model with FSDP2 (`fully_shard` on every decoder layer, then th
 each optimizer step's micro-batches across ranks (rank r takes r, r+W, …). Without torchrun,
 `Dist` is a world of one and every helper is a no-op, so the training loop has a single code path.
 
-A failure on one rank ends every rank within about a second, with that rank's message
-(`RankFailures`): the failing rank publishes its error in the rendezvous store before it exits; every
-rank watches that key, and a rank stuck in a collective (waiting for the rank that died, which NCCL
-would do until its timeout) exits; rank 0 first writes the failing rank's `error` event. Collectives
-also time out (`KIELO_DIST_TIMEOUT`, seconds, default 1800), a last resort for a rank that hangs
-without failing.
+A failure or the death of one rank ends every rank within seconds, with that rank's message
+(rank_failures.py). Collectives also time out (`KIELO_DIST_TIMEOUT`, seconds, default 1800), a
+last resort for a rank that hangs without failing.
 
-Checkpoints use full (unsharded) state dicts gathered to CPU through
-`torch.distributed.checkpoint.state_dict`, which also works on an unsharded model: simple and
-correct first; a sharded DCP checkpoint is the upgrade for models too large for one host's RAM.
+Checkpoints are sharded (checkpoint.py: each rank writes its own shards with
+torch.distributed.checkpoint); only the final model is gathered, once, to rank 0's CPU memory
+(`full_model_state`) to be written in Hugging Face format.
 """
 
 from __future__ import annotations
 
 import datetime
-import json
 import os
-import sys
-import threading
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 import torch.distributed as tdist
 from torch import nn
-from torch.distributed.checkpoint.state_dict import StateDictOptions, get_state_dict, set_state_dict
+from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+from .rank_failures import failed
 
 
 @dataclass(frozen=True)
@@ -65,7 +61,7 @@ class Dist:
 
     def close(self) -> None:
         # After a rank failure, tearing down the group waits for peers that may never answer.
-        if self.enabled and tdist.is_initialized() and not _failed.is_set():
+        if self.enabled and tdist.is_initialized() and not failed.is_set():
             tdist.destroy_process_group()
 
 
@@ -86,90 +82,6 @@ def init_distributed() -> Dist:
 
 def collective_timeout() -> datetime.timedelta:
     return datetime.timedelta(seconds=float(os.environ.get("KIELO_DIST_TIMEOUT", "1800")))
-
-
-# ---- one rank fails: every rank ends, with that rank's message --------------------------------
-
-_failed = threading.Event()
-FAILURE_KEY = "kielo/first-failure"
-
-
-class _Events(Protocol):
-    def emit(self, type: str, **fields: Any) -> dict[str, Any]: ...
-
-
-class RankFailures:
-    """Reports a rank's error so that every rank ends promptly with it (see the top of this file).
-
-    `report(fields)` replaces `events.emit("error", **fields)` in the engine's entry point: with one
-    process it is exactly that. Under torchrun it publishes the error (the first one published wins:
-    a rank whose collective failed because a peer died reports the peer's error, not "connection
-    closed"), and rank 0 emits it with `rank` and the message prefixed by `rank N:`. A coordinated
-    stop (`interrupted`, decided by all ranks together) is not a failure and is only emitted."""
-
-    def __init__(self, dist: Dist, events: _Events, poll_seconds: float = 0.5):
-        self.dist = dist
-        self.events = events
-        self._lock = threading.Lock()
-        self._reported = False
-        self._store: Any = None
-        if not dist.enabled:
-            return
-        try:
-            self._store = tdist.TCPStore(
-                os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), is_master=False, timeout=datetime.timedelta(seconds=60)
-            )
-        except (KeyError, ValueError, RuntimeError) as err:
-            print(f"kielo_engine: rank {dist.rank}: cannot watch the other ranks for failures ({err})", file=sys.stderr)
-            return
-        self._poll = poll_seconds
-        threading.Thread(target=self._watch, name="kielo-rank-failures", daemon=True).start()
-
-    def report(self, fields: dict[str, Any]) -> None:
-        if self._store is None or fields.get("kind") == "interrupted":
-            self._emit({"rank": self.dist.rank, **fields} if self.dist.enabled else fields)
-            return
-        mine = json.dumps({"rank": self.dist.rank, **fields})
-        try:
-            first = json.loads(self._store.compare_set(FAILURE_KEY, "", mine))
-        except (RuntimeError, ValueError):
-            first = json.loads(mine)
-        _failed.set()
-        self._emit(first)
-
-    def _watch(self) -> None:
-        while True:
-            threading.Event().wait(self._poll)
-            try:
-                if not self._store.check([FAILURE_KEY]):
-                    continue
-                first = json.loads(self._store.get(FAILURE_KEY))
-            except (RuntimeError, ValueError):
-                continue  # the store is gone: torchrun is already ending the job
-            if first.get("rank") == self.dist.rank:
-                continue  # our own report: the main thread is handling it
-            _failed.set()
-            self._emit(first)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            # This rank may be blocked inside a collective, waiting for the rank that failed; no
-            # Python exception can reach it there, so end the process.
-            os._exit(1)
-
-    def _emit(self, failure: dict[str, Any]) -> None:
-        with self._lock:
-            if self._reported:
-                return
-            self._reported = True
-        rank = failure.get("rank")
-        fields = {k: v for k, v in failure.items() if k != "rank"}
-        if self.dist.enabled and rank is not None:
-            fields["message"] = f"rank {rank}: {fields.get('message', '')}"
-            fields["rank"] = rank
-        if self.dist.is_main:
-            self.events.emit("error", **fields)
-        elif rank == self.dist.rank:
-            print(f"{fields.get('kind')}: {fields.get('message')}", file=sys.stderr)
 
 
 def _decoder_layer_classes(model: nn.Module) -> set[str]:
@@ -207,36 +119,21 @@ def set_gradient_sync(model: nn.Module, enabled: bool, dist: Dist) -> None:
         model.set_requires_gradient_sync(enabled)
 
 
-def _options(trainable_only: bool, **extra: Any) -> StateDictOptions:
-    return StateDictOptions(full_state_dict=True, cpu_offload=True, ignore_frozen_params=trainable_only, **extra)
-
-
-def full_state(model: nn.Module, optimizer: torch.optim.Optimizer, trainable_only: bool) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Model (trainable parameters only, for adapters) and optimizer state, unsharded, on CPU.
-    Collective under torchrun: every rank calls it; rank 0 writes the result."""
-    model_state, optim_state = get_state_dict(model, optimizer, options=_options(trainable_only))
-    return _only_trainable(model, model_state) if trainable_only else model_state, optim_state
-
-
-def _only_trainable(model: nn.Module, state: dict[str, Any]) -> dict[str, Any]:
+def only_trainable(model: nn.Module, state: dict[str, Any]) -> dict[str, Any]:
     # `ignore_frozen_params` still lets a frozen weight through under the name of a tied twin
     # (lm_head tied to the embeddings): keep exactly the parameters that train.
     names = {name for name, p in model.named_parameters() if p.requires_grad}
     return {k: v for k, v in state.items() if k in names}
 
 
-def load_full_state(model: nn.Module, optimizer: torch.optim.Optimizer, model_state: dict[str, Any], optim_state: dict[str, Any], trainable_only: bool) -> None:
-    set_state_dict(
-        model,
-        optimizer,
-        model_state_dict=model_state,
-        optim_state_dict=optim_state,
-        options=StateDictOptions(full_state_dict=True, ignore_frozen_params=trainable_only, strict=not trainable_only),
-    )
-
-
 def full_model_state(model: nn.Module, trainable_only: bool) -> dict[str, Any]:
-    from torch.distributed.checkpoint.state_dict import get_model_state_dict
-
-    state = get_model_state_dict(model, options=_options(trainable_only))
-    return _only_trainable(model, state) if trainable_only else state
+    """The whole model (or its trainable weights), unsharded, on CPU: for the final HF export only.
+    Collective under torchrun: every rank calls it; rank 0 writes the result."""
+    options = StateDictOptions(full_state_dict=True, cpu_offload=True, ignore_frozen_params=trainable_only)
+    state = get_model_state_dict(model, options=options)
+    if trainable_only:
+        return only_trainable(model, state)
+    # A tied weight (lm_head = embeddings) comes back as two gathered copies, which
+    # `save_pretrained` could no longer recognise as one: keep the name the model owns it by.
+    twins = {n for n, _ in model.named_parameters(remove_duplicate=False)} - {n for n, _ in model.named_parameters()}
+    return {k: v for k, v in state.items() if k not in twins}

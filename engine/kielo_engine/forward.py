@@ -143,7 +143,15 @@ def base_model(model: nn.Module) -> nn.Module:
 
 
 def decoder_and_head(model: nn.Module) -> tuple[nn.Module, nn.Linear] | None:
-    """(decoder, head) when logits are exactly head(decoder(...).last_hidden_state), else None."""
+    """(decoder, head) when logits are exactly head(decoder(...).last_hidden_state), else None.
+
+    None under FSDP2 too: the root unit (embeddings, final norm, head) is gathered by the root's
+    forward hook, which calling the decoder and the head's weight directly would skip (their
+    weights would still be shards)."""
+    from torch.distributed.fsdp import FSDPModule
+
+    if isinstance(model, FSDPModule):
+        return None
     base = base_model(model)
     if getattr(base.config, "model_type", None) not in PLAIN_HEAD_MODEL_TYPES:
         return None

@@ -6,6 +6,11 @@ stop the engine, which would run on with nobody reading its output. kielo passes
 `KIELO_PARENT_PID`; a daemon thread checks about twice a second that it still runs, and ends this
 process when it does not. This works under torchrun too, where the workers' direct parent is
 torchrun: each worker watches kielo itself, and torchrun ends when its workers are gone.
+
+Only kielo is watched: an ancestor of this process, or a process on this host whose command line
+names kielo (under `srun` the workers descend from slurmstepd, not from kielo). On the other nodes
+of a multi-node job (docs/multi-node.md) the variable arrives with the environment, but there that
+pid is absent or an unrelated process; those workers end with the job through torchrun and srun.
 """
 
 from __future__ import annotations
@@ -26,10 +31,38 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _parent_of(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _is_ancestor(pid: int) -> bool:
+    current = os.getppid()
+    for _ in range(64):  # a process tree is never this deep; guards against a loop
+        if current == pid:
+            return True
+        if current <= 1:
+            return False
+        current = _parent_of(current)
+    return False
+
+
+def _runs_kielo(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"kielo" in f.read()
+    except OSError:
+        return False
+
+
 def watch_parent(poll_seconds: float = 0.5) -> bool:
-    """Start watching the pid in KIELO_PARENT_PID; False when there is none to watch."""
+    """Start watching the pid in KIELO_PARENT_PID; False when there is none to watch (unset, or
+    not kielo on this host: another node's pid)."""
     value = os.environ.get(ENV, "")
-    if not value.isdigit():
+    if not value.isdigit() or not (_is_ancestor(int(value)) or _runs_kielo(int(value))):
         return False
     pid = int(value)
     started_under = os.getppid()

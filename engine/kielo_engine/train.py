@@ -6,7 +6,7 @@
       choose the attention and the batch layout             (forward.py)
       shard with FSDP2 under torchrun                       (distributed.py)
       AdamW + warmup/cosine|linear|constant schedule        (optim.py)
-      resume from the last complete checkpoint              (checkpoint.py)
+      resume from the last complete checkpoint, any world size (checkpoint.py, DCP)
       for each optimizer step of the schedule:
           forward/backward every micro-batch of this rank through the objective
           (sft.py: Σ token NLL / trained tokens of the whole step; dpo.py: Σ pair loss / pairs)
@@ -38,7 +38,7 @@ from torch import Tensor, nn
 
 from . import checkpoint, lora_fused, memory
 from .data import CompiledData, ModelBatch, Schedule, eval_batches, read_schedule
-from .distributed import Dist, RankFailures, full_state, init_distributed, load_full_state, set_gradient_sync, shard_model
+from .distributed import Dist, init_distributed, set_gradient_sync, shard_model
 from .dpo import DpoObjective, DpoReference
 from .errors import EngineError
 from .events import EventLog
@@ -51,6 +51,7 @@ from .modeling import read_json, torch_dtype
 from .optim import make_optimizer, make_scheduler
 from .policy import load_policy
 from .precision import precision_of
+from .rank_failures import RankFailures
 from .reporting import Reporters
 from .sft import SftObjective
 from .stop import StopRequest
@@ -208,26 +209,20 @@ class Trainer:
         self.scheduler = make_scheduler(self.optimizer, self.job)
 
     def resume(self) -> int:
+        """Loads the last complete checkpoint, whatever number of processes wrote it (DCP reshards)."""
         ckpt_dir = self.job.checkpoints_dir
         if self.dist.is_main:
             checkpoint.remove_partial(ckpt_dir)
+            checkpoint.warn_ignored(ckpt_dir)
         self.dist.barrier()
         latest = checkpoint.latest_checkpoint(ckpt_dir)
         if latest is None:
             return 0
-        step, path = latest
-        trainable_only = self.job.adapter is not None
-        model_state = checkpoint.load_file(os.path.join(path, "model.pt"))
-        optim_state = checkpoint.load_file(os.path.join(path, "optimizer.pt"))
-        load_full_state(self.model, self.optimizer, model_state, optim_state, trainable_only)
-        state = checkpoint.load_file(os.path.join(path, "trainer.pt"))
-        self.scheduler.load_state_dict(state["scheduler"])
-        rng_path = os.path.join(path, f"rng-{self.dist.rank}.pt")
-        if os.path.isfile(rng_path):
-            checkpoint.set_rng_state(checkpoint.load_file(rng_path))
-        else:  # resumed on more processes than wrote the checkpoint: new ranks get fresh streams
+        _, path = latest
+        step, rng_restored = checkpoint.load(path, self.model, self.optimizer, self.scheduler, self.dist.rank, trainable_only=self.job.adapter is not None)
+        if not rng_restored:  # resumed on more processes than wrote the checkpoint: new ranks get fresh streams
             seed_everything(self.job.seed + 1000 * self.dist.rank + step)
-        return int(state["step"])
+        return step
 
     def precompute_reference(self, start_step: int) -> None:
         """DPO with `precomputed` reference: one pass of the initial policy before step 1."""
@@ -328,17 +323,14 @@ class Trainer:
     # ---- checkpoints and output ---------------------------------------------------------------
 
     def save_checkpoint(self, step: int) -> None:
+        """Every rank writes its own shards (checkpoint.py); rank 0 marks the folder complete once
+        all have, so no rank ever holds the whole state."""
         ckpt_dir = self.job.checkpoints_dir
         if self.dist.is_main:
             checkpoint.begin(ckpt_dir, step)
         self.dist.barrier()
         tmp = checkpoint.temp_dir(ckpt_dir, step)
-        model_state, optim_state = full_state(self.model, self.optimizer, trainable_only=self.job.adapter is not None)
-        checkpoint.save_file(checkpoint.rng_state(), os.path.join(tmp, f"rng-{self.dist.rank}.pt"))
-        if self.dist.is_main:
-            checkpoint.save_file(model_state, os.path.join(tmp, "model.pt"))
-            checkpoint.save_file(optim_state, os.path.join(tmp, "optimizer.pt"))
-            checkpoint.save_file({"step": step, "scheduler": self.scheduler.state_dict()}, os.path.join(tmp, "trainer.pt"))
+        checkpoint.save(tmp, step, self.dist.world, self.model, self.optimizer, self.scheduler, self.dist.rank, trainable_only=self.job.adapter is not None)
         self.dist.barrier()
         if self.dist.is_main:
             final = checkpoint.commit(ckpt_dir, step, self.job.keep_checkpoints)
@@ -436,7 +428,7 @@ def run(job_dir: str) -> int:
     dist = init_distributed()
     events_path = os.path.join(job_dir, "events.jsonl") if os.path.isdir(job_dir) else None
     events = EventLog(events_path, enabled=dist.is_main)
-    failures = RankFailures(dist, events)
+    failures = RankFailures(dist, events, events_path=events_path)
     reporters: Reporters | None = None
     try:
         job = load_job(job_dir)
@@ -463,6 +455,7 @@ def run(job_dir: str) -> int:
         failures.report(dict(kind="internal", message=f"{type(err).__name__}: {err}", hint="this is a bug in kielo's engine; the traceback is on stderr"))
         return 1
     finally:
+        failures.ended()
         if reporters is not None:
             reporters.close()
         stop.uninstall()

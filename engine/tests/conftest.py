@@ -188,6 +188,26 @@ def run_engine(*args: str, timeout: float = 300) -> _subprocess.CompletedProcess
     return _subprocess.run(engine_command(*args), cwd=ENGINE_DIR, env=env, capture_output=True, text=True, timeout=timeout)
 
 
+def workers_of(parent: int) -> dict[int, int]:
+    """rank → pid of the worker processes torchrun started."""
+    found = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", encoding="ascii") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            if ppid != parent:
+                continue
+            with open(f"/proc/{name}/environ", "rb") as f:
+                env = dict(e.split(b"=", 1) for e in f.read().split(b"\0") if b"=" in e)
+        except OSError:
+            continue
+        if b"RANK" in env:
+            found[int(env[b"RANK"])] = int(name)
+    return found
+
+
 def load_records(name: str) -> list[dict]:
     return [_json.loads(line) for line in (FIXTURES / name).read_text(encoding="utf-8").splitlines() if line.strip()]
 

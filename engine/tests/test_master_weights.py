@@ -20,6 +20,7 @@ import torch
 from safetensors.torch import load_file
 
 from conftest import base_job, read_events, synthetic_sft, write_job
+from kielo_engine.checkpoint import read_state
 from kielo_engine.train import run
 
 STEPS = 4
@@ -34,7 +35,7 @@ def full_job(model_path, job_dir, dtype):
 
 
 def master_weights(job_dir, step=STEPS):
-    return torch.load(job_dir / "checkpoints" / f"step-{step:06d}" / "model.pt", weights_only=True)
+    return read_state(str(job_dir / "checkpoints" / f"step-{step:06d}"))["model"]
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +106,7 @@ def test_bf16_full_job_resumes_exactly_from_a_checkpoint(runs, tmp_path, tiny_mo
     """The same job started over from the step-2 checkpoint of the whole run ends bit-identical:
     the checkpoint holds the fp32 master weights and fp32 AdamW states, not a bf16 rounding."""
     whole = runs["bf16"]
-    optim = torch.load(whole / "checkpoints" / "step-000002" / "optimizer.pt", weights_only=True)
+    optim = read_state(str(whole / "checkpoints" / "step-000002"))["optim"]
     states = [s for s in optim["state"].values()]
     assert states and all(s["exp_avg"].dtype == s["exp_avg_sq"].dtype == torch.float32 for s in states)
 

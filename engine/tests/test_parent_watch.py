@@ -52,3 +52,16 @@ def test_without_a_parent_pid_nothing_is_watched():
     env = {k: v for k, v in os.environ.items() if k != "KIELO_PARENT_PID"}
     code = "import sys; from kielo_engine.parent_watch import watch_parent; sys.exit(0 if watch_parent() is False else 1)"
     assert subprocess.run([sys.executable, "-c", code], env=dict(env, PYTHONPATH=str(ENGINE_DIR))).returncode == 0
+
+
+def test_a_pid_that_is_neither_an_ancestor_nor_kielo_is_not_watched():
+    # Another node of a multi-node job gets kielo's pid with the environment; there it names some
+    # unrelated process (here: a sibling), which must neither be watched nor end the engine.
+    sibling = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        code = "import sys; from kielo_engine.parent_watch import watch_parent; sys.exit(0 if watch_parent() is False else 1)"
+        env = dict(os.environ, PYTHONPATH=str(ENGINE_DIR), KIELO_PARENT_PID=str(sibling.pid))
+        assert subprocess.run([sys.executable, "-c", code], env=env).returncode == 0
+    finally:
+        sibling.kill()
+        sibling.wait()

@@ -13,6 +13,7 @@ import torch
 from safetensors.torch import load_file
 
 from conftest import CompiledSet, base_job, read_events, synthetic_sft, write_compiled, write_job
+from kielo_engine.checkpoint import read_state
 from kielo_engine.data import CompiledData
 from kielo_engine.forward import token_logps
 from kielo_engine.modeling import load_model
@@ -183,7 +184,7 @@ def test_full_fine_tune_writes_a_model_transformers_loads(tmp_path, tiny_model_p
     assert start["type"] == "start" and start["params"] == start["trainable_params"] == 260032
     model = AutoModelForCausalLM.from_pretrained(str(tmp_path / "model"))
     AutoTokenizer.from_pretrained(str(tmp_path / "model"))
-    trained = torch.load(tmp_path / "checkpoints" / "step-000002" / "model.pt", weights_only=True)
+    trained = read_state(str(tmp_path / "checkpoints" / "step-000002"))["model"]
     for name, tensor in model.state_dict().items():
         torch.testing.assert_close(tensor, trained[name], rtol=0, atol=0)
     original = load_file(os.path.join(tiny_model_path, "model.safetensors"))
@@ -212,7 +213,7 @@ def test_lora_output_is_a_peft_adapter_equal_to_the_trained_weights(sft_adapter,
     out = sft_adapter / "model"
     assert (out / "adapter_config.json").is_file() and (out / "tokenizer.json").is_file()
     saved = load_file(str(out / "adapter_model.safetensors"))
-    trained = torch.load(sft_adapter / "checkpoints" / "step-000003" / "model.pt", weights_only=True)
+    trained = read_state(str(sft_adapter / "checkpoints" / "step-000003"))["model"]
     assert len(saved) == len(trained) == 70  # 5 layers × 7 linear layers × (A, B)
     for name, tensor in trained.items():
         torch.testing.assert_close(saved[name.replace(".default", "")], tensor, rtol=0, atol=0)

@@ -20,6 +20,7 @@ import { registerClean } from "./commands/clean.ts";
 import { registerTranslateIfeval } from "./commands/translate-ifeval.ts";
 import { registerRuns } from "./commands/runs.ts";
 import { registerServe } from "./commands/serve.ts";
+import { registerStudy } from "./commands/study.ts";
 
 const program = new Command("kielo")
   .description(
@@ -44,6 +45,7 @@ registerClean(program);
 registerTranslateIfeval(program);
 registerRuns(program);
 registerServe(program);
+registerStudy(program);
 checkUnknownOptionsFirst(program);
 
 // Ctrl-C: exit with the conventional code so that `exit` handlers remove temporary outputs.

@@ -15,8 +15,9 @@ export interface LoadedStudy {
   study: Study;
   /** Absolute path of the study file. */
   file: string;
-  /** The file's text (hashed into nothing: steps hash only what they use). */
   text: string;
+  /** `file:line` of a key path (or of its nearest existing parent), for errors found later. */
+  at: (keyPath: readonly (string | number)[]) => string;
 }
 
 const HINT = "See studies/tiny.yaml for a complete example and docs/study.md for every key.";
@@ -55,7 +56,7 @@ export async function loadStudy(path: string): Promise<LoadedStudy> {
     throw new KieloError(`${at(keyPath)}: ${keyPath.join(".")}: ${message}`, { hint: hint ?? HINT });
   });
   resolvePaths(study, dirname(file), doc);
-  return { study, file, text };
+  return { study, file, text, at };
 }
 
 function describeIssue(issue: z.core.$ZodIssue, at: (p: readonly (string | number)[]) => string): string {

@@ -71,7 +71,16 @@ export async function buildPlan(loaded: LoadedStudy, workDirOverride?: string): 
     steps.push(full);
     return full;
   };
-  const sftRecipe = await recipeOf(study.sft.recipe, study.sft.set, "sft.set");
+  const recipeOf = async (path: string, sets: Record<string, unknown>, keyPath: string[]): Promise<Recipe> => {
+    try {
+      return await loadRecipe(path, Object.entries(sets).map(([key, value]) => `${key}=${JSON.stringify(value)}`));
+    } catch (error) {
+      // A bad `set` fails here, before anything runs, naming the study key that set it.
+      if (error instanceof KieloError) throw new KieloError(`${loaded.at(keyPath)}: ${keyPath.join(".")}: ${error.message}`, error.hint === undefined ? {} : { hint: error.hint });
+      throw error;
+    }
+  };
+  const sftRecipe = await recipeOf(study.sft.recipe, study.sft.set, ["sft", "set"]);
   const template = study.eval.generation.template ?? sftRecipe.data.template;
   const gen = study.eval.generation;
   const generateArgs = (model: { modelDir: string; adapterDir?: string }, prompts: string, out: string, id: string): string[] => [
@@ -166,7 +175,7 @@ export async function buildPlan(loaded: LoadedStudy, workDirOverride?: string): 
     if (spec.policy !== undefined) sets["data.policy"] = spec.policy;
     if (spec.neftune_alpha !== undefined) sets["training.neftune_alpha"] = spec.neftune_alpha;
     Object.assign(sets, study.sft.set, spec.set);
-    const recipe = await recipeOf(study.sft.recipe, sets, `sft.variants.${variant}.set`);
+    const recipe = await recipeOf(study.sft.recipe, sets, Object.keys(spec.set).length > 0 ? ["sft", "variants", variant, "set"] : ["sft", "set"]);
     const jobDir = join(dirOf(id), "job");
     add({ id, kind: "sft", model: modelId, column: "train", deps: [mixFiles.get(mix)!.step], inputs: [study.sft.recipe, study.model, ...(study.eval.heldout ? [study.eval.heldout] : [])],
       gpus: study.resources.gpus.train, label: label(id), args: trainArgs("sft", study.sft.recipe, sets, jobDir, label(id), study.resources.gpus.train) });
@@ -194,7 +203,7 @@ export async function buildPlan(loaded: LoadedStudy, workDirOverride?: string): 
         const fromAdapter = sftRecipe.adapter.type !== "none";
         const sets: Record<string, unknown> = fromAdapter ? { model: study.model, init_adapter: chosen } : { model: chosen };
         Object.assign(sets, { "data.train": pairs.map((p) => p.file), "dpo.beta": beta }, dpo.set);
-        const recipe = await recipeOf(dpo.recipe, { ...sets, ...(fromAdapter ? { init_adapter: study.model } : { model: study.model }) }, "dpo.set");
+        const recipe = await recipeOf(dpo.recipe, { ...sets, ...(fromAdapter ? { init_adapter: study.model } : { model: study.model }) }, ["dpo", "set"]);
         const jobDir = join(dirOf(id), "job");
         add({ id, kind: "dpo", model: modelId, column: "train", deps: [selectId, ...pairs.map((p) => p.step).filter((s) => s !== undefined)], inputs: [dpo.recipe, study.model],
           gpus: study.resources.gpus.train, label: label(id), args: trainArgs("dpo", dpo.recipe, sets, jobDir, label(id), study.resources.gpus.train) });
@@ -227,16 +236,6 @@ function trainArgs(method: "sft" | "dpo", recipe: string, sets: Record<string, u
     "train", method, recipe, ...Object.entries(sets).flatMap(([key, value]) => ["--set", `${key}=${JSON.stringify(value)}`]),
     "--out", jobDir, "--label", runLabel, "--gpus", String(Math.max(1, gpus)), "--quiet",
   ];
-}
-
-/** The recipe with the study's overrides, validated now so that a bad `set` fails before anything runs. */
-async function recipeOf(path: string, sets: Record<string, unknown>, where: string): Promise<Recipe> {
-  try {
-    return await loadRecipe(path, Object.entries(sets).map(([key, value]) => `${key}=${JSON.stringify(value)}`));
-  } catch (error) {
-    if (error instanceof KieloError) throw new KieloError(`${where}: ${error.message}`, error.hint === undefined ? {} : { hint: error.hint });
-    throw error;
-  }
 }
 
 function checkDag(steps: PlanStep[]): void {

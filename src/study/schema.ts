@@ -123,6 +123,8 @@ export const ResourcesSchema = z
       })
       .strict()
       .default({ train: 0, generate: 0 }),
+    /** Steps that may share one GPU at once (small models leave most of a GPU idle); default 1. */
+    per_gpu: z.number().int().positive().default(1),
     /** CPU-only steps run side by side at most this many at once (default: half the cores). */
     cpu_parallel: z.number().int().positive().optional(),
     /** Engine device for generation steps (cpu, cuda); default: the engine's choice. */
@@ -150,7 +152,7 @@ export const StudySchema = z
     sft: SftSchema,
     dpo: DpoSchema.optional(),
     eval: EvalSchema.default({ ifeval: {}, base: true, generation: { max_new_tokens: 256, temperature: 0, top_p: 1, seed: 0 } }),
-    resources: ResourcesSchema.default({ gpus: { train: 0, generate: 0 } }),
+    resources: ResourcesSchema.default({ gpus: { train: 0, generate: 0 }, per_gpu: 1 }),
   })
   .strict();
 

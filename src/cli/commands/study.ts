@@ -42,7 +42,7 @@ export function registerStudy(program: Command): void {
     .action(async (file: string, options: CommonOptions) => {
       const plan = await open(file, options);
       const { hashes, status } = await planStatus(plan);
-      process.stdout.write(formatPlan(plan, hashes, status, cpuSlots(plan) + (await visibleGpus()).length));
+      process.stdout.write(formatPlan(plan, hashes, status, cpuSlots(plan) + (await visibleGpus()).length * plan.study.resources.per_gpu));
     });
 
   study
@@ -55,7 +55,8 @@ export function registerStudy(program: Command): void {
     .option("--jobs <n>", "CPU-only steps at once (default: resources.cpu_parallel, else half the cores)", numberArg("--jobs", { integer: true, min: 1 }))
     .action(async (file: string, options: CommonOptions & { only: string[]; force: string[]; jobs?: number }) => {
       const plan = await open(file, options);
-      const gpus = await visibleGpus();
+      // A GPU shared by n steps is offered n times (a step needing several GPUs should not share).
+      const gpus = (await visibleGpus()).flatMap((gpu) => Array<string>(plan.study.resources.per_gpu).fill(gpu));
       const cpu = cpuSlots(plan, options.jobs);
       const controller = new AbortController();
       const stop = () => controller.abort();

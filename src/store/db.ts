@@ -21,10 +21,12 @@ export function defaultStorePath(): string {
 export function openStore(path: string = defaultStorePath()): Store {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new DatabaseSync(path);
+  // The timeout first: switching a new file to WAL takes a lock that parallel kielo processes
+  // (a study's steps) would otherwise meet as "database is locked".
+  db.exec("PRAGMA busy_timeout = 5000");
   // WAL lets a reader (kielo report) look at a run while another process writes to it.
   if (path !== ":memory:") db.exec("PRAGMA journal_mode = WAL");
   db.exec("PRAGMA foreign_keys = ON");
-  db.exec("PRAGMA busy_timeout = 5000");
   migrate(db, path);
   return db;
 }

@@ -7,7 +7,7 @@
 import { matchesGlob } from "node:path";
 import { rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { defaultStorePath } from "../store/db.ts";
+import { defaultStorePath, openStore } from "../store/db.ts";
 import { formatDuration } from "../util/progress.ts";
 import { KieloError } from "../util/errors.ts";
 import type { Executor, StepJob, StepUpdate } from "./executor.ts";
@@ -74,6 +74,8 @@ export async function runStudy(plan: Plan, options: RunOptions): Promise<RunSumm
   const submitted = new Set(chosen.map((s) => s.id));
   const skipped = plan.steps.filter((s) => status.get(s.id) === "done").map((s) => s.id);
   const db = process.env["KIELO_DB"] ?? defaultStorePath();
+  // Create and migrate the store once, before steps open it side by side.
+  openStore(db).close();
   const jobs: StepJob[] = chosen.map((step) => ({
     id: step.id,
     argv: [process.execPath, KIELO_ENTRY, "study", "exec", "--dir", step.dir, "--hash", hashes.get(step.id)!, ...(step.label ? ["--label", step.label] : []), "--", ...step.args],
@@ -103,7 +105,7 @@ export async function runStudy(plan: Plan, options: RunOptions): Promise<RunSumm
     for (const state of states.values()) counts[state]++;
     const eta = estimate([...states].filter(([, s]) => s === "waiting" || s === "running").map(([id]) => kinds.get(id)!), seconds, options.slots);
     const why = u.reason ? ` (${u.reason})` : "";
-    write(`[${counts.done + skipped.length}/${plan.steps.length}] ${u.state} ${u.id}${why} · done ${counts.done + skipped.length} running ${counts.running} waiting ${counts.waiting} failed ${counts.failed + counts.cancelled} · ETA ${eta === null ? "unknown" : formatDuration(eta)}`);
+    write(`[${counts.done + skipped.length}/${plan.steps.length}] ${u.state} ${u.id}${why} · done ${counts.done + skipped.length} running ${counts.running} waiting ${counts.waiting} failed ${counts.failed} cancelled ${counts.cancelled} · ETA ${eta === null ? "unknown" : formatDuration(eta)}`);
   };
   const controller = new AbortController();
   options.signal?.addEventListener("abort", () => controller.abort());

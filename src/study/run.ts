@@ -11,6 +11,7 @@ import { defaultStorePath, openStore } from "../store/db.ts";
 import { formatDuration } from "../util/progress.ts";
 import { KieloError } from "../util/errors.ts";
 import type { Executor, StepJob, StepUpdate } from "./executor.ts";
+import { readExternalIds, writeExternalIds, type ExternalIds } from "./external-ids.ts";
 import { hashSteps } from "./hash.ts";
 import type { Plan, PlanStep } from "./plan.ts";
 import { logPath, readDone, stepStatus, type StepStatus } from "./state.ts";
@@ -63,7 +64,8 @@ export async function runStudy(plan: Plan, options: RunOptions): Promise<RunSumm
   }
   const { hashes, status } = await planStatus(plan);
   for (const [id, state] of status) {
-    if (state === "running") throw new KieloError(`step ${id} is running in another process`, { hint: "Wait for that `kielo study run` to finish, or stop it." });
+    // Under Slurm a step still running from a cut-off run is adopted by the executor, not an error.
+    if (state === "running" && options.executor.name === "local") throw new KieloError(`step ${id} is running in another process`, { hint: "Wait for that `kielo study run` to finish, or stop it." });
   }
   if (options.only?.length) {
     for (const pattern of options.only) {
@@ -91,7 +93,13 @@ export async function runStudy(plan: Plan, options: RunOptions): Promise<RunSumm
   const kinds = new Map(plan.steps.map((s) => [s.id, s.kind]));
   const states = new Map<string, StepUpdate["state"]>(jobs.map((j) => [j.id, "waiting"]));
   const startedAt = new Map<string, number>();
+  const external: ExternalIds = { executor: options.executor.name, ids: { ...(readExternalIds(plan.workDir)?.ids ?? {}) } };
+  let saving = Promise.resolve();
   const onUpdate = (u: StepUpdate) => {
+    if (u.externalId !== undefined && external.ids[u.id] !== u.externalId) {
+      external.ids[u.id] = u.externalId;
+      saving = saving.then(() => writeExternalIds(plan.workDir, external));
+    }
     const before = states.get(u.id);
     states.set(u.id, u.state);
     if (u.state === "running") startedAt.set(u.id, performance.now());
@@ -110,6 +118,7 @@ export async function runStudy(plan: Plan, options: RunOptions): Promise<RunSumm
   const controller = new AbortController();
   options.signal?.addEventListener("abort", () => controller.abort());
   const results = jobs.length === 0 ? new Map<string, StepUpdate>() : await options.executor.run(jobs, onUpdate, controller.signal);
+  await saving;
   const failed = [...results.values()]
     .filter((r) => r.state === "failed" || r.state === "cancelled")
     .map((r) => ({ id: r.id, reason: r.reason ?? r.state, log: logPath(plan.workDir, r.id) }));

@@ -4,6 +4,7 @@
  * validates it (errors name the key path and line); `plan.ts` turns it into steps.
  */
 import { z } from "zod";
+import { SlurmExecutorSchema } from "./executors/slurm-options.ts";
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "letters, digits, '.', '_' and '-' only (it becomes part of step ids and folder names)");
 const path = z.string().min(1);
@@ -153,6 +154,8 @@ export const StudySchema = z
     dpo: DpoSchema.optional(),
     eval: EvalSchema.default({ ifeval: {}, base: true, generation: { max_new_tokens: 256, temperature: 0, top_p: 1, seed: 0 } }),
     resources: ResourcesSchema.default({ gpus: { train: 0, generate: 0 }, per_gpu: 1 }),
+    /** Where steps run: `{kind: local}` (this machine) or `{kind: slurm, partition, time, …}` (sbatch). */
+    executor: z.discriminatedUnion("kind", [z.object({ kind: z.literal("local") }).strict(), SlurmExecutorSchema]).default({ kind: "local" }),
   })
   .strict();
 

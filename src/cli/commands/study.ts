@@ -4,9 +4,12 @@
  */
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { execStep } from "../../study/exec.ts";
+import { slurmStatus } from "../../study/external-ids.ts";
 import { LocalExecutor, visibleGpus } from "../../study/executors/local.ts";
+import { SlurmExecutor, slurmExecutorOptions } from "../../study/executors/slurm.ts";
+import type { Executor } from "../../study/executor.ts";
 import { loadStudy } from "../../study/load.ts";
 import { buildPlan, type Plan } from "../../study/plan.ts";
 import { buildPairs } from "../../study/pairs.ts";
@@ -53,7 +56,8 @@ export function registerStudy(program: Command): void {
     .option("--only <glob>", "run only the steps whose id matches (repeatable), with their unfinished dependencies, e.g. --only 'train/sft-*'", collect, [])
     .option("--force <step>", "run this step (id or glob) again even if done (repeatable)", collect, [])
     .option("--jobs <n>", "CPU-only steps at once (default: resources.cpu_parallel, else half the cores)", numberArg("--jobs", { integer: true, min: 1 }))
-    .action(async (file: string, options: CommonOptions & { only: string[]; force: string[]; jobs?: number }) => {
+    .addOption(new Option("--executor <kind>", "where steps run (default: the file's executor.kind, else local)").choices(["local", "slurm"]))
+    .action(async (file: string, options: CommonOptions & { only: string[]; force: string[]; jobs?: number; executor?: "local" | "slurm" }) => {
       const plan = await open(file, options);
       // A GPU shared by n steps is offered n times (a step needing several GPUs should not share).
       const gpus = (await visibleGpus()).flatMap((gpu) => Array<string>(plan.study.resources.per_gpu).fill(gpu));
@@ -62,7 +66,11 @@ export function registerStudy(program: Command): void {
       const stop = () => controller.abort();
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
-      const summary = await runStudy(plan, { only: options.only, force: options.force, executor: new LocalExecutor({ gpus, cpuParallel: cpu }), slots: cpu + gpus.length, signal: controller.signal });
+      const configured = plan.study.executor;
+      const kind = options.executor ?? configured.kind;
+      const executor: Executor =
+        kind === "local" ? new LocalExecutor({ gpus, cpuParallel: cpu }) : new SlurmExecutor(configured.kind === "slurm" ? configured : slurmExecutorOptions());
+      const summary = await runStudy(plan, { only: options.only, force: options.force, executor, slots: cpu + gpus.length, signal: controller.signal });
       const done = [...summary.results.values()].filter((r) => r.state === "done").length;
       process.stdout.write(`study ${plan.study.name}: ${done} steps run, ${summary.skipped.length} already done, ${summary.failed.length} failed or cancelled\n`);
       for (const f of summary.failed) process.stdout.write(`  ✗ ${f.id}: ${f.reason}\n    log: ${f.log}\n`);
@@ -79,7 +87,8 @@ export function registerStudy(program: Command): void {
     .action(async (file: string, options: CommonOptions) => {
       const plan = await open(file, options);
       const { status } = await planStatus(plan);
-      process.stdout.write(formatGrid(plan, status));
+      // Steps submitted to Slurm: their jobs' states from squeue/sacct where the markers say not done.
+      process.stdout.write(formatGrid(plan, await slurmStatus(plan, status)));
     });
 
   study

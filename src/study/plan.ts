@@ -205,7 +205,7 @@ export async function buildPlan(loaded: LoadedStudy, workDirOverride?: string): 
         Object.assign(sets, { "data.train": pairs.map((p) => p.file), "dpo.beta": beta }, dpo.set);
         const recipe = await recipeOf(dpo.recipe, { ...sets, ...(fromAdapter ? { init_adapter: study.model } : { model: study.model }) }, ["dpo", "set"]);
         const jobDir = join(dirOf(id), "job");
-        add({ id, kind: "dpo", model: modelId, column: "train", deps: [selectId, ...pairs.map((p) => p.step).filter((s) => s !== undefined)], inputs: [dpo.recipe, study.model],
+        add({ id, kind: "dpo", model: modelId, column: "train", deps: [selectId, ...pairs.map((p) => p.step).filter((s) => s !== undefined)], inputs: [dpo.recipe, study.model, ...pairs.map((p) => p.file)],
           gpus: study.resources.gpus.train, label: label(id), args: trainArgs("dpo", dpo.recipe, sets, jobDir, label(id), study.resources.gpus.train) });
         const out = recipe.adapter.type === "none" && !fromAdapter ? { modelDir: join(jobDir, "model") } : { modelDir: study.model, adapterDir: join(jobDir, "model") };
         addModel({ id: modelId, kind: "dpo", ...out, trainStep: id, dpoData: choice, beta });

@@ -2,6 +2,7 @@
  * Text views of a study for the terminal: the plan (every step, its dependencies and status, and
  * a time estimate) and the grid (one row per model, one column per stage).
  */
+import { existsSync } from "node:fs";
 import { formatDuration } from "../util/progress.ts";
 import type { Plan } from "./plan.ts";
 import { estimate, measuredSeconds } from "./run.ts";
@@ -19,6 +20,8 @@ export function formatPlan(plan: Plan, hashes: Map<string, string>, status: Map<
   }
   const counts = countStates(status);
   lines.push(`\n${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+  const missing = [...new Set(plan.steps.flatMap((s) => s.inputs).filter((f) => !f.startsWith(plan.workDir) && !existsSync(f)))];
+  if (missing.length > 0) lines.push(`missing inputs (the steps that read them will fail): ${missing.join(", ")}`);
   const seconds = measuredSeconds(plan, hashes);
   const remaining = plan.steps.filter((s) => status.get(s.id) !== "done");
   const gpuSteps = remaining.filter((s) => s.gpus > 0);

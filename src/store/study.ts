@@ -7,9 +7,12 @@ export function maxRunId(db: Store): number {
   return row.id;
 }
 
-/** The newest finished run with this label started after run `after` (the step's own). */
+/**
+ * The run a step's command just finished under this label: the one that ended last. Not simply a
+ * run started after `after`: a resumed training continues its interrupted run's row, started earlier.
+ */
 export function latestRunSince(db: Store, after: number, label: string): number | null {
-  const row = db.prepare("SELECT id FROM runs WHERE id > ? AND label = ? AND status = 'done' ORDER BY id DESC LIMIT 1").get(after, label) as { id: number } | undefined;
+  const row = db.prepare("SELECT id FROM runs WHERE label = ? AND status = 'done' ORDER BY ended_at DESC, id > ? DESC, id DESC LIMIT 1").get(label, after) as { id: number } | undefined;
   return row?.id ?? null;
 }
 

@@ -14,7 +14,8 @@ import { writeFileAtomic } from "../util/atomic.ts";
 import { KieloError } from "../util/errors.ts";
 import { openStore } from "../store/db.ts";
 import { latestRunSince, maxRunId } from "../store/study.ts";
-import { attemptMarkerPath, doneMarkerPath, processAlive, readAttempt, readDone, type AttemptMarker, type DoneMarker } from "./state.ts";
+import { processAlive } from "../util/pid.ts";
+import { attemptMarkerPath, doneMarkerPath, readAttempt, readDone, type AttemptMarker, type DoneMarker } from "./state.ts";
 
 export interface ExecOptions {
   dir: string;

@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { processAlive } from "../util/pid.ts";
 import type { PlanStep } from "./plan.ts";
 
 export interface DoneMarker {
@@ -44,15 +45,6 @@ export function readDone(dir: string): DoneMarker | undefined {
 
 export function readAttempt(dir: string): AttemptMarker | undefined {
   return readJson<AttemptMarker>(attemptMarkerPath(dir));
-}
-
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 export function stepStatus(step: PlanStep, hash: string): StepStatus {

@@ -13,6 +13,7 @@ export interface BackendCliOptions {
   backend: "openai" | "engine";
   model: string;
   baseUrl: string;
+  apiKeyEnv?: string;
   endpoint: "chat" | "completions";
   concurrency: string;
   timeout: string;
@@ -34,6 +35,7 @@ export function addBackendOptions(command: Command): Command {
     .addOption(new Option("--backend <name>", "generation backend").choices(["openai", "engine"]).default("openai"))
     .option("--model <name>", "(required) model: the server's model id (openai) or a Hugging Face model folder (engine)")
     .option("--base-url <url>", "openai: base URL of an OpenAI-compatible server", "http://127.0.0.1:8000/v1")
+    .option("--api-key-env <name>", "openai: environment variable holding the API key (default OPENAI_API_KEY, then KIELO_API_KEY)")
     .addOption(
       new Option("--endpoint <kind>", "openai: chat-completions (chat models) or completions (base models)")
         .choices(["chat", "completions"])
@@ -86,8 +88,14 @@ export async function backendFromOptions(
     });
     return { backend, decoding };
   }
+  let apiKey: string | undefined;
+  if (options.apiKeyEnv !== undefined) {
+    apiKey = process.env[options.apiKeyEnv];
+    if (!apiKey) throw new KieloError(`--api-key-env ${options.apiKeyEnv}: that environment variable is not set`, { hint: `export ${options.apiKeyEnv}=<key>, or leave --api-key-env out to use OPENAI_API_KEY.` });
+  }
   const backend = createOpenAIBackend({
     baseUrl: options.baseUrl,
+    ...(apiKey !== undefined ? { apiKey } : {}),
     model: options.model,
     endpoint: options.endpoint,
     decoding,

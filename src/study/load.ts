@@ -9,7 +9,7 @@ import { LineCounter, parseDocument, YAMLParseError, type Document } from "yaml"
 import type { z } from "zod";
 import { KieloError } from "../util/errors.ts";
 import { didYouMean } from "../util/suggest.ts";
-import { StudySchema, type Source, type Study } from "./schema.ts";
+import { StudySchema, type Source, type Study, type TranslatedSource } from "./schema.ts";
 
 export interface LoadedStudy {
   study: Study;
@@ -59,13 +59,21 @@ export async function loadStudy(path: string): Promise<LoadedStudy> {
   return { study, file, text, at };
 }
 
-function describeIssue(issue: z.core.$ZodIssue, at: (p: readonly (string | number)[]) => string): string {
-  const keyPath = issue.path.map((p) => (typeof p === "symbol" ? String(p) : p));
+/**
+ * One schema issue as `file:line: key.path: message`. Inside a union (a data source) the issues of
+ * the form the value was meant as are reported — the one form that did not reject its keys or type
+ * outright — so a bad value deep in a `translate` block names that key, not "not one of the forms".
+ */
+function describeIssue(issue: z.core.$ZodIssue, at: (p: readonly (string | number)[]) => string, prefix: (string | number)[] = []): string {
+  const keyPath = [...prefix, ...issue.path.map((p) => (typeof p === "symbol" ? String(p) : p))];
   const field = keyPath.join(".") || "(top level)";
   if (issue.code === "unrecognized_keys") {
     return issue.keys.map((key) => `  ${at([...keyPath, key])}: ${[...keyPath, key].join(".")}: unknown key${didYouMean(key, knownKeys(keyPath))}`).join("\n");
   }
   if (issue.code === "invalid_union") {
+    const outright = (issues: z.core.$ZodIssue[]) => issues.some((i) => i.path.length === 0 && (i.code === "unrecognized_keys" || i.code === "invalid_type"));
+    const meant = issue.errors.filter((issues) => !outright(issues));
+    if (meant.length === 1) return meant[0]!.map((inner) => describeIssue(inner, at, keyPath)).join("\n");
     return `  ${at(keyPath)}: ${field}: not one of the accepted forms (${unionForms(keyPath)})`;
   }
   const message = issue.code === "invalid_type" && /received undefined$/.test(issue.message) ? "required, but missing" : issue.message;
@@ -73,33 +81,54 @@ function describeIssue(issue: z.core.$ZodIssue, at: (p: readonly (string | numbe
 }
 
 function unionForms(keyPath: readonly (string | number)[]): string {
-  if (keyPath[0] === "data") return "a records file, {file, format}, or {pairs_from}";
+  if (keyPath[0] === "data") return "a records file, {file, format}, {translate: {from, model, …}, clean?}, or {pairs_from}";
   if (keyPath.at(-1) === "from") return "{best: <metric>} or {sft: <mix>/<variant>}";
   return "see docs/study.md";
 }
 
+type SchemaDef = { def?: { type?: string; innerType?: unknown; valueType?: unknown; element?: unknown; options?: unknown[] }; shape?: Record<string, unknown> };
+
+/** A schema without its optional/default wrappers. */
+function unwrapped(schema: unknown): SchemaDef | undefined {
+  let s = schema as SchemaDef | undefined;
+  while (s?.def?.innerType !== undefined) s = s.def.innerType as SchemaDef;
+  return s;
+}
+
+/** The schema at a key path (through objects, records, optionals and defaults). */
+function schemaAt(keyPath: readonly (string | number)[], root: unknown): SchemaDef | undefined {
+  let schema = unwrapped(root);
+  for (const key of keyPath) {
+    if (schema?.def?.type === "record") schema = unwrapped(schema.def.valueType);
+    else if (schema?.def?.type === "array") schema = unwrapped(schema.def.element);
+    else if (schema?.def?.options !== undefined && typeof key === "string") schema = unwrapped(schema.def.options.map((o) => unwrapped(o)).find((o) => o?.shape?.[key] !== undefined)?.shape?.[key]);
+    else if (schema?.shape !== undefined && typeof key === "string") schema = unwrapped(schema.shape[key]);
+    else return undefined;
+  }
+  return schema;
+}
+
 /** Keys accepted at a key path, for "did you mean". */
 function knownKeys(keyPath: readonly (string | number)[]): string[] {
-  let schema: unknown = StudySchema;
-  for (const key of [...keyPath.filter((k) => typeof k === "string"), null]) {
-    while (schema !== null && typeof schema === "object" && !("shape" in schema)) {
-      const inner = (schema as { unwrap?: () => unknown; def?: { valueType?: unknown } });
-      if (typeof inner.unwrap === "function") schema = inner.unwrap();
-      else if (inner.def?.valueType !== undefined) schema = inner.def.valueType;
-      else return [];
-    }
-    const shape = (schema as { shape?: Record<string, unknown> } | null)?.shape;
-    if (shape === undefined) return [];
-    if (key === null) return Object.keys(shape);
-    schema = shape[key] ?? (schema as { def?: { valueType?: unknown } }).def?.valueType;
-  }
-  return [];
+  const schema = schemaAt(keyPath, StudySchema);
+  return Object.keys(schema?.shape ?? schema?.def?.options?.map((o) => unwrapped(o)).find((o) => o?.shape !== undefined)?.shape ?? {});
 }
 
 type Fail = (keyPath: (string | number)[], message: string, hint?: string) => never;
 
 /** What the schema alone cannot see: names that must refer to each other. */
 function crossCheck(study: Study, fail: Fail): void {
+  for (const [group, sources] of [["instructions", study.data.instructions], ["preferences", study.data.preferences]] as const) {
+    for (const [lang, source] of Object.entries(sources)) {
+      if (typeof source === "string" || !("translate" in source)) continue;
+      const from = source.translate.from;
+      const origin = sources[from];
+      const keyPath = ["data", group, lang, "translate", "from"];
+      if (from === lang) fail(keyPath, `${lang} cannot be translated from itself`, `Name the ${group} language to translate (e.g. en) or a records file.`);
+      if (origin !== undefined && typeof origin !== "string" && "translate" in origin) fail(keyPath, `data.${group}.${from} is itself a translation`, "Translate from the original data instead.");
+      if (origin === undefined && /^[a-z]{2,3}$/.test(from)) fail(keyPath, `no ${group} data for language ${JSON.stringify(from)}`, `data.${group} has: ${Object.keys(sources).join(", ")}; or name a records file.`);
+    }
+  }
   const instructionLangs = Object.keys(study.data.instructions);
   for (const key of ["base", "add"] as const) {
     if (!instructionLangs.includes(study.mixes[key])) {
@@ -164,10 +193,19 @@ export function sftModels(study: Study): SftModel[] {
 
 function resolvePaths(study: Study, base: string, _doc: Document): void {
   const at = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
-  const source = (s: Source): Source => (typeof s === "string" ? at(s) : "file" in s ? { ...s, file: at(s.file) } : { ...s, pairs_from: at(s.pairs_from) });
+  const translated = (s: TranslatedSource, group: Record<string, Source>): TranslatedSource => {
+    const t = s.translate;
+    const options = { ...t.options, ...(t.options.prompt_file ? { prompt_file: at(t.options.prompt_file) } : {}), ...(t.options.adapter ? { adapter: at(t.options.adapter) } : {}) };
+    return {
+      translate: { ...t, from: group[t.from] === undefined ? at(t.from) : t.from, model: t.backend === "engine" ? at(t.model) : t.model, options },
+      clean: s.clean === false || s.clean.config === undefined ? s.clean : { config: at(s.clean.config) },
+    };
+  };
+  const source = (s: Source, group: Record<string, Source>): Source =>
+    typeof s === "string" ? at(s) : "file" in s ? { ...s, file: at(s.file) } : "translate" in s ? translated(s, group) : { ...s, pairs_from: at(s.pairs_from) };
   study.model = at(study.model);
   for (const group of [study.data.instructions, study.data.preferences]) {
-    for (const lang of Object.keys(group)) group[lang] = source(group[lang]!);
+    for (const lang of Object.keys(group)) group[lang] = source(group[lang]!, group);
   }
   study.sft.recipe = at(study.sft.recipe);
   if (study.dpo) study.dpo.recipe = at(study.dpo.recipe);

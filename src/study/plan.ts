@@ -8,9 +8,10 @@ import { loadRecipe, type Recipe } from "../train/recipe.ts";
 import { KieloError } from "../util/errors.ts";
 import type { LoadedStudy } from "./load.ts";
 import { mixName, sftModels } from "./load.ts";
-import type { MetricName, Source, Study } from "./schema.ts";
+import type { MetricName, Source, Study, TranslatedSource } from "./schema.ts";
+import { translateSteps, type DataFile } from "./translate-steps.ts";
 
-export type StepKind = "convert" | "pairs-answers" | "pairs" | "mix" | "sft" | "select" | "dpo" | "generate" | "eval-ifeval" | "eval-text";
+export type StepKind = "convert" | "translate" | "clean" | "pairs-answers" | "pairs" | "mix" | "sft" | "select" | "dpo" | "generate" | "eval-ifeval" | "eval-text";
 
 export interface PlanStep {
   id: string;
@@ -91,13 +92,21 @@ export async function buildPlan(loaded: LoadedStudy, workDirOverride?: string): 
     "--label", label(id), "--quiet",
   ];
 
-  // Data: each source becomes a records file (converted, or built as pairs), keyed by group and language.
-  const records = new Map<string, { file: string; step?: string }>();
+  // Data: each source becomes a records file (converted, translated, or built as pairs), keyed by
+  // group and language; translations after the sources they translate.
+  const records = new Map<string, DataFile>();
   const base = { modelDir: study.model };
   for (const [group, sources] of [["instructions", study.data.instructions], ["preferences", study.data.preferences]] as const) {
-    for (const [lang, source] of Object.entries(sources)) records.set(`${group}/${lang}`, dataStep(group, lang, source));
+    const entries = Object.entries(sources);
+    for (const [lang, source] of entries) if (typeof source === "string" || !("translate" in source)) records.set(`${group}/${lang}`, dataStep(group, lang, source));
+    for (const [lang, source] of entries) {
+      if (typeof source === "string" || !("translate" in source)) continue;
+      const from = source.translate.from;
+      const origin = sources[from] === undefined ? { file: from, lang: source.translate.source_lang ?? "en" } : { ...records.get(`${group}/${from}`)!, lang: from };
+      records.set(`${group}/${lang}`, translateSteps(group, lang, source, origin, dirOf, add));
+    }
   }
-  function dataStep(group: string, lang: string, source: Source): { file: string; step?: string } {
+  function dataStep(group: string, lang: string, source: Exclude<Source, TranslatedSource>): DataFile {
     if (typeof source === "string") return { file: source };
     if ("file" in source) {
       const id = `data/convert-${group}-${lang}`;

@@ -9,10 +9,58 @@ import { SlurmExecutorSchema } from "./executors/slurm-options.ts";
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "letters, digits, '.', '_' and '-' only (it becomes part of step ids and folder names)");
 const path = z.string().min(1);
 
+/** `kielo translate` flags a translated source may set (named as in the CLI, with `_` for `-`). */
+export const TranslateOptionsSchema = z
+  .object({
+    endpoint: z.enum(["chat", "completions"]).optional(),
+    concurrency: z.number().int().positive().optional(),
+    timeout: z.number().positive().optional(),
+    max_retries: z.number().int().min(0).optional(),
+    retry_delay: z.number().min(0).optional(),
+    max_tokens: z.number().int().positive().optional(),
+    temperature: z.number().min(0).optional(),
+    top_p: z.number().gt(0).max(1).optional(),
+    seed: z.number().int().min(0).optional(),
+    max_chars: z.number().int().positive().optional(),
+    prompt_file: path.optional(),
+    translate_json: z.boolean().optional(),
+    adapter: path.optional(),
+    batch_size: z.number().int().positive().optional(),
+    chunk_size: z.number().int().positive().optional(),
+    device: z.enum(["cpu", "cuda"]).optional(),
+    dtype: z.enum(["bf16", "fp16", "fp32"]).optional(),
+  })
+  .strict();
+
+/** Data made by translating another source of the same group (or a records file) with an LLM. */
+export const TranslatedSourceSchema = z
+  .object({
+    translate: z
+      .object({
+        /** A language of the same data group (its data is translated), or a records file. */
+        from: z.string().min(1),
+        /** Language of a `from` records file (default en); a group language is its own. */
+        source_lang: z.string().regex(/^[a-z]{2,3}$/, "a language code such as en").optional(),
+        backend: z.enum(["openai", "engine"]).default("openai"),
+        /** The server's model id (openai) or a model folder (engine). */
+        model: z.string().min(1),
+        base_url: z.string().url().optional(),
+        /** Environment variable holding the API key (its name only goes into the step's command). */
+        api_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name").optional(),
+        options: TranslateOptionsSchema.default({}),
+      })
+      .strict(),
+    /** `kielo clean` on the translation (default on, all rules); false keeps every translated row. */
+    clean: z.union([z.literal(false), z.object({ config: path.optional() }).strict()]).default({}),
+  })
+  .strict();
+export type TranslatedSource = z.infer<typeof TranslatedSourceSchema>;
+
 /**
  * A data source: kielo records (a path), records converted from a dataset file (`kielo data
- * convert`), or — for preferences — pairs built from instruction records: the records' own reply
- * chosen and the base model's answer to the same prompt rejected.
+ * convert`), a translation of another source (`kielo translate` + `kielo clean`), or — for
+ * preferences — pairs built from instruction records: the records' own reply chosen and the base
+ * model's answer to the same prompt rejected.
  */
 export const SourceSchema = z.union([
   path,
@@ -34,6 +82,7 @@ export const SourceSchema = z.union([
       rejected: z.literal("base").default("base"),
     })
     .strict(),
+  TranslatedSourceSchema,
 ]);
 export type Source = z.infer<typeof SourceSchema>;
 

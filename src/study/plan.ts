@@ -103,7 +103,7 @@ export async function buildPlan(loaded: LoadedStudy, workDirOverride?: string): 
       if (typeof source === "string" || !("translate" in source)) continue;
       const from = source.translate.from;
       const origin = sources[from] === undefined ? { file: from, lang: source.translate.source_lang ?? "en" } : { ...records.get(`${group}/${from}`)!, lang: from };
-      records.set(`${group}/${lang}`, translateSteps(group, lang, source, origin, dirOf, add));
+      records.set(`${group}/${lang}`, translateSteps(group, lang, source, origin, dirOf, add, study.resources.gpus.generate));
     }
   }
   function dataStep(group: string, lang: string, source: Exclude<Source, TranslatedSource>): DataFile {

@@ -29,6 +29,8 @@ export function translateSteps(
   origin: DataFile & { lang: string },
   dirOf: (id: string) => string,
   add: (step: Omit<PlanStep, "dir">) => void,
+  /** GPUs of a generation step: the engine backend translates with a local model. */
+  generateGpus: number,
 ): DataFile {
   const t = source.translate;
   const translateId = `translate/${lang}-${group}`;
@@ -37,7 +39,7 @@ export function translateSteps(
   add({
     id: translateId, kind: "translate", deps: origin.step === undefined ? [] : [origin.step],
     inputs: [origin.file, ...(t.options.prompt_file ? [t.options.prompt_file] : []), ...(t.backend === "engine" ? [t.model] : []), ...(t.options.adapter ? [t.options.adapter] : [])],
-    gpus: 0, args: [
+    gpus: t.backend === "engine" ? generateGpus : 0, args: [
       "translate", origin.file, "--from", origin.lang, "--to", lang, "--out", translated, "--backend", t.backend, "--model", t.model,
       ...(t.base_url ? ["--base-url", t.base_url] : []), ...(t.api_key_env ? ["--api-key-env", t.api_key_env] : []), ...options, "--quiet",
     ],

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { gridStudy, kielo, tempDir, writeStudy } from "./helpers.ts";
+import { gridStudy, kielo, root, tempDir, writeStudy } from "./helpers.ts";
 
 const dir = tempDir("study-file");
 
@@ -49,4 +49,21 @@ test("a bad recipe override is reported with the study key that set it", async (
 test("invalid YAML names its line", async () => {
   const stderr = await plan("name: x\nmodel: [unclosed\n");
   assert.match(stderr, /bad\.yaml:\d+: invalid YAML/);
+});
+
+test("a bad translate block names the key inside it, its line, and what it may refer to", async () => {
+  const fi = `fi: ${root}/studies/data/tiny-fi-train.jsonl`;
+  const translated = (block: string) => gridStudy().replace(fi, `fi:\n      translate: ${block}`);
+  let text = translated("{ from: en, model: m, options: { concurency: 4 } }");
+  assert.match(await plan(text), new RegExp(`bad\\.yaml:${line(text, "translate:")}: data\\.instructions\\.fi\\.translate\\.options\\.concurency: unknown key \\(did you mean "concurrency"\\?\\)`));
+  text = translated("{ from: en, model: m, backend: vllm }");
+  assert.match(await plan(text), /data\.instructions\.fi\.translate\.backend: Invalid option: expected one of "openai"\|"engine"/);
+  text = translated("{ from: en }");
+  assert.match(await plan(text), new RegExp(`bad\\.yaml:${line(text, "translate:")}: data\\.instructions\\.fi\\.translate\\.model: required, but missing`));
+  text = translated("{ from: sv, model: m }");
+  assert.match(await plan(text), /data\.instructions\.fi\.translate\.from: no instructions data for language "sv"[\s\S]*hint: data\.instructions has: en, fi/);
+  text = translated("{ from: fi, model: m }");
+  assert.match(await plan(text), /data\.instructions\.fi\.translate\.from: fi cannot be translated from itself/);
+  text = gridStudy().replace(fi, `fi:\n      translate: { from: en, model: m }\n      clean: { confg: c.yaml }`);
+  assert.match(await plan(text), new RegExp(`bad\\.yaml:${line(text, "clean:")}: data\\.instructions\\.fi\\.clean\\.confg: unknown key \\(did you mean "config"\\?\\)`));
 });

@@ -144,3 +144,19 @@ test("an unreachable server is retried, then a clear error", async () => {
   assert.match(run.stderr, /giving up after 3 attempts: cannot reach http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions: ECONNREFUSED/);
   assert.equal((run.stderr.match(/^retry: /gm) ?? []).length, 2);
 });
+
+test("--api-key-env: the key comes from the named variable; an unset one is a clear error before any request", async () => {
+  const server = await startDeeplServer(fixtures.pairs, { apiKey: "named-key" });
+  try {
+    const args = ["translate", input, "--to", "fi", "--out", join(dir, "keyed.jsonl"), "--model", "m", "--base-url", server.url, "--db", join(dir, "keyed.db"), "--api-key-env", "KIELO_TEST_NAMED_KEY"];
+    const unset = await startKielo(args).done;
+    assert.equal(unset.code, 1);
+    assert.match(unset.stderr, /--api-key-env KIELO_TEST_NAMED_KEY: that environment variable is not set/);
+    assert.equal(server.requests, 0);
+    const run = await startKielo(args, { KIELO_TEST_NAMED_KEY: "named-key", OPENAI_API_KEY: "other-key" }).done;
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual([...server.authorizations], ["Bearer named-key"]);
+  } finally {
+    await server.close();
+  }
+});

@@ -91,3 +91,17 @@ test("Finnish data translated and cleaned by study steps feeds SFT; a forced re-
     await server.close();
   }
 });
+
+test("preference pairs translated from a records file: with clean: false the DPO run waits on the translate step itself", async () => {
+  const dir = tempDir("study-translated-plan");
+  const text = study(join(root, "studies/data/tiny-fi-train.jsonl"), "http://127.0.0.1:9/v1").replace(
+    "mixes:",
+    `  preferences:\n    fi: { translate: { from: ${root}/examples/tiny-train/pairs-en.jsonl, source_lang: en, model: m }, clean: false }\nmixes:`,
+  ) + `dpo:\n  recipe: ${root}/recipes/tiny-dpo.yaml\n  from: { sft: en-fi-50pct/default }\n  data: { fi: [fi] }\n  beta: [0.1]\n`;
+  const file = writeStudy(dir, text, "pairs.yaml");
+  const plan = await kielo(["study", "plan", file, "--work-dir", join(dir, "work")], { cwd: dir, env: { KIELO_DB: join(dir, "kielo.db") } });
+  assert.equal(plan.code, 0, plan.stderr);
+  assert.match(plan.stdout, /translate\/fi-preferences \w+ waiting\n/);
+  assert.doesNotMatch(plan.stdout, /clean\/fi-preferences/);
+  assert.match(plan.stdout, /train\/dpo-fi-b0\.1 \w+ waiting ← .*translate\/fi-preferences/);
+});

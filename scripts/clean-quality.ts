@@ -151,7 +151,7 @@ async function evaluate(name: string, items: Item[], config: CleanConfig): Promi
         if (dropped) result.realCaught += 1;
       }
     }
-    const order: Label[] = ["none", ...CORRUPTIONS, "code-block (real)", "inline-code/URL (real)", "untranslated (real)"];
+    const order: Label[] = ["none", ...CORRUPTIONS, "code-block (real)", "inline-code/URL (real)", "format directive/tag (real)", "untranslated (real)"];
     result.table = order.map((label) => rows.get(label)).filter((row) => row !== undefined);
     return result;
   } finally {

@@ -17,7 +17,7 @@ import type { Conversation } from "../../src/data/records.ts";
 import { fencedCodeBlocks } from "../../src/text/fences.ts";
 import type { CorruptionKind } from "./corrupt.ts";
 
-export type Label = CorruptionKind | "code-block (real)" | "inline-code/URL (real)" | "untranslated (real)" | "none";
+export type Label = CorruptionKind | "code-block (real)" | "inline-code/URL (real)" | "format directive/tag (real)" | "untranslated (real)" | "none";
 
 export interface Item {
   target: Conversation;
@@ -75,9 +75,16 @@ export function copiedSentence(en: string, target: string): boolean {
   return copied.some((part) => part.split(/\s+/).length >= 6) || copied.length >= 3;
 }
 
+/** printf directives (`%s`, `%2$d`) or `<element>` names of the English that the target does not have as many of: a real defect of the reference. */
+export function changedDirectives(en: string, target: string): boolean {
+  const marks = (text: string) => (text.replace(/```[\s\S]*?```|`[^`\n]+`/g, " ").match(/%(?:\d+\$)?[a-z]|<\/?[a-z]+>/g) ?? []).map((mark) => mark.replace(/\d+\$/, "")).sort().join(" ");
+  return marks(en) !== marks(target);
+}
+
 function realDefect(en: string, target: string): Label {
   if ((en === target && en.split(/\s+/).length >= 3) || copiedSentence(en, target)) return "untranslated (real)";
-  return lostVerbatimSpans(en, target) ? "inline-code/URL (real)" : "none";
+  if (lostVerbatimSpans(en, target)) return "inline-code/URL (real)";
+  return changedDirectives(en, target) ? "format directive/tag (real)" : "none";
 }
 
 interface OasstRow { message_id: string; role: string; text: string; text_en: string }

@@ -7,6 +7,7 @@ import { LangDetectException, detect } from "../eval/langid/langdetect.ts";
 import { protectedSpans } from "../text/protect.ts";
 import type { ScaffoldingMarker } from "../text/scaffolding.ts";
 import { fencedCodeBlocks } from "../text/fences.ts";
+import { anchorDifference } from "../text/format-anchors.ts";
 import { letterWeight, requiredScriptsOf, scriptCounts, scriptsOf, scriptWeight, type Script } from "../text/scripts.ts";
 import type { CleanConfig, RuleName } from "./config.ts";
 import { translatorNote } from "./translator-notes.ts";
@@ -281,9 +282,21 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
     // localised ("[Name]" → "[Nimi]", "50%" → "50 %"), and kielo's own translations report
     // placeholder damage through the translator notes above.
     const prose = context.source.replace(/```[\s\S]*?```/g, " ");
+    // Format directives and markup tags a program reads (`%s`, `%1$d`, `{0}`, `<b>`): their number
+    // and kinds must match, as msgfmt --check-format demands of every gettext translation. Code is
+    // left out (a code block may rightly differ; the code-block rule judges it).
+    const withoutCode = (text: string) => text.replace(/```[\s\S]*?```/g, " ").replace(/(`+)[^`\n]+?\1/g, " ");
+    const difference = anchorDifference(withoutCode(context.source), withoutCode(context.target));
+    if (difference.missing.length > 0 || difference.extra.length > 0) {
+      const what = [difference.missing.length > 0 ? `lost ${difference.missing.join(" ")}` : "", difference.extra.length > 0 ? `added ${difference.extra.join(" ")}` : ""].filter(Boolean).join(", ");
+      return [{ rule: "placeholder", field: context.path, detail: `format directives or markup tags differ from the source's: ${what}` }];
+    }
     for (const span of protectedSpans(prose)) {
       if (span.kind !== "inline-code" && span.kind !== "url" && span.kind !== "email") continue;
       const value = prose.slice(span.start, span.end);
+      // GNU messages quote `like this' with a backquote and an apostrophe: a quotation, which a
+      // translation rightly renders in its own quotes (”e”, 「e」), not code.
+      if (span.kind === "inline-code" && /^`[^`\n]*'/.test(value)) continue;
       if (!context.target.includes(value)) {
         return [{ rule: "placeholder", field: context.path, detail: `${span.kind} ${JSON.stringify(value.slice(0, 60))} lost or altered` }];
       }

@@ -79,9 +79,14 @@ export const CleanConfigSchema = z
       .object({
         /** A target that stops mid-sentence while its source ends a sentence, and is shorter than median − k·MAD. */
         k: z.number().positive().default(2),
+        /**
+         * A target of a source that ends without punctuation (a UI label, a list item), where the
+         * ending tells nothing: shorter than median − k_unmarked·MAD is enough.
+         */
+        k_unmarked: z.number().positive().default(2.5),
       })
       .strict()
-      .default({ k: 2 }),
+      .default({ k: 2, k_unmarked: 2.5 }),
     misaligned: z
       .object({
         /** Flag when chance explains a target's coverage better than a good translation by this log-likelihood ratio. */

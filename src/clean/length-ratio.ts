@@ -20,8 +20,19 @@ export interface RatioBounds {
   source: "learned" | "fallback";
 }
 
+/**
+ * Length in characters, Han characters counted twice: a kanji or hanzi carries about what two kana
+ * or letters do, and the share of kanji in Japanese varies from text to text. On real English →
+ * Japanese gettext translations this narrows the spread of the log ratio (σ 0.24 → 0.21 on the
+ * bench's catalogs, 0.33 → 0.21 on the held-out apt/coreutils/grep/sed/tar/wget ones); texts
+ * without Han characters are measured as before.
+ */
+export function textLength(text: string): number {
+  return text.length + (text.match(/\p{Script=Han}/gu)?.length ?? 0);
+}
+
 export function logRatio(source: string, target: string): number {
-  return Math.log(Math.max(1, target.length) / Math.max(1, source.length));
+  return Math.log(Math.max(1, textLength(target)) / Math.max(1, textLength(source)));
 }
 
 export function median(values: readonly number[]): number {

@@ -11,6 +11,7 @@ import { anchorDifference } from "../text/format-anchors.ts";
 import { letterWeight, requiredScriptsOf, scriptCounts, scriptsOf, scriptWeight, type Script } from "../text/scripts.ts";
 import type { CleanConfig, RuleName } from "./config.ts";
 import { translatorNote } from "./translator-notes.ts";
+import { unfinishedEnding } from "./unfinished.ts";
 import type { AlignmentModel } from "./alignment.ts";
 import { logRatio, type RatioBounds } from "./length-ratio.ts";
 import {
@@ -233,11 +234,28 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
     if (reported) return [{ rule: "truncated", field: context.path, detail: "generation hit the token limit" }];
     const { source, bounds } = context;
     if (source === undefined || bounds === undefined || context.target.trim() === "") return [];
+    const below = (k: number) => logRatio(source, context.target) < bounds.median - k * Math.max(bounds.sigma, 0.05);
+    // Ends the way a cut text does (on a comma, inside a bracket, on "and") where the source does
+    // not, and is shorter than usual for its source: whatever the length of the source.
+    const unfinished = unfinishedEnding(source, context.target, context.targetLang);
+    if (unfinished !== undefined && below(1)) {
+      return [{ rule: "truncated", field: context.path, detail: `${unfinished} and is short for its source` }];
+    }
     if (source.length < config.length_ratio.min_source_chars) return [];
     // Stops mid-sentence where the source does not, and is clearly short for this language pair.
-    const short = logRatio(source, context.target) < bounds.median - config.truncation.k * Math.max(bounds.sigma, 0.05);
-    if (short && endsCleanly(source) && !endsCleanly(context.target)) {
-      return [{ rule: "truncated", field: context.path, detail: "ends mid-sentence and is short for its source" }];
+    if (endsCleanly(source)) {
+      if (below(config.truncation.k) && !endsCleanly(context.target)) {
+        return [{ rule: "truncated", field: context.path, detail: "ends mid-sentence and is short for its source" }];
+      }
+      return [];
+    }
+    // A source without a final mark (a UI label, a list item) says nothing about how the target
+    // should end: only a clearly larger shortfall tells. A target with as many lines as a
+    // multi-line source has its whole layout (a terse list of answers), which a cut one loses.
+    const lines = (text: string) => text.split("\n").filter((line) => line.trim() !== "").length;
+    const wholeLayout = lines(source) >= 2 && lines(context.target) >= lines(source);
+    if (below(config.truncation.k_unmarked) && !endsCleanly(context.target) && !wholeLayout) {
+      return [{ rule: "truncated", field: context.path, detail: "much shorter than usual for its source" }];
     }
     return [];
   },

@@ -1,0 +1,59 @@
+/**
+ * How a text cut short ends, whatever its length: on a comma, inside brackets or quotes it opened,
+ * or on a word that cannot end a sentence in its language — a conjunction, a preposition or
+ * article, and in head-final languages (Japanese, Hindi) a case particle or postposition, since
+ * there the predicate comes last. Real translations of a source that does not end that way have
+ * none of these; a generation that hit its token limit, or a segment cut in two, often has one.
+ */
+
+/** Words that cannot end a sentence, per language (closed classes; lowercase). */
+const DANGLING: Record<string, readonly string[]> = {
+  en: ["a", "an", "the", "and", "or", "but", "of", "to", "in", "on", "at", "for", "with", "from", "by", "that", "which", "if", "because", "than", "as", "into"],
+  // Conjunctions and relative pronouns; Finnish has no articles and few prepositions.
+  fi: ["ja", "tai", "sekä", "että", "mutta", "vaan", "kun", "jos", "koska", "jotta", "kuin", "eli", "joka", "jonka", "jota", "jossa", "josta", "johon", "jolla", "jotka", "joiden", "joita", "joissa", "mikä", "mitä", "missä", "kuten"],
+  // Conjunctions and the ergative ने. Not the postpositions that close an adverbial ("…, सेकेंड में"
+  // for "…, in seconds", the way UI labels end), nor की, which is also a verb ("did").
+  hi: ["ने", "और", "या", "तथा", "एवं", "कि", "यदि", "अगर", "लेकिन", "परंतु", "किंतु"],
+  sv: ["och", "eller", "men", "att", "som", "av", "till", "i", "på", "för", "med", "från", "en", "ett", "den", "det"],
+  de: ["und", "oder", "aber", "dass", "der", "die", "das", "ein", "eine", "von", "zu", "mit", "für", "auf", "in", "an", "aus"],
+};
+
+/**
+ * Japanese subject and object particles and conjunctions, which a clause cannot stop on. Not に, で,
+ * から … : UI labels end on them elliptically ("…を無効に" for "Disable …", "ファイルから").
+ */
+const JA_DANGLING = /(?:[^\p{Script=Hiragana}](?:が|を)|や|および|または|そして|しかし)$/u;
+
+// Brackets and the quotes that have distinct opening and closing marks. Not " or ” (Finnish and
+// Swedish quote ”like this”, one mark for both ends) or “ (German closes with it).
+const OPEN_CLOSE: readonly [string, string][] = [
+  ["(", ")"], ["[", "]"], ["{", "}"], ["（", "）"], ["「", "」"], ["『", "』"], ["【", "】"], ["《", "》"], ["〈", "〉"], ["«", "»"],
+];
+
+/** Brackets or quotes the text opens and does not close; 0 when balanced. */
+export function unclosed(text: string): number {
+  let open = 0;
+  for (const [opening, closing] of OPEN_CLOSE) {
+    const depth = text.split(opening).length - text.split(closing).length;
+    if (depth > 0) open += depth;
+  }
+  return open;
+}
+
+/** Why the text looks cut off at its end, or undefined. */
+export function unfinishedEnding(source: string, target: string, targetLang: string): string | undefined {
+  const end = target.trimEnd();
+  const sourceEnd = source.trimEnd();
+  if (/[,，、،]$/u.test(end) && !/[,，、،]$/u.test(sourceEnd)) return "ends on a comma";
+  // In the last line only: a long text may have a stray bracket far from its end.
+  const lastLine = (text: string) => text.slice(text.lastIndexOf("\n") + 1);
+  if (unclosed(lastLine(end)) > unclosed(lastLine(sourceEnd))) return "a bracket or quote it opened is not closed";
+  const lang = targetLang.toLowerCase().split(/[-_]/)[0]!;
+  if (lang === "ja") {
+    const match = JA_DANGLING.exec(end);
+    return match === null ? undefined : `ends on the particle ${match[0]}`;
+  }
+  const last = /([\p{L}\p{M}]+)$/u.exec(end)?.[1]?.toLowerCase();
+  if (last !== undefined && DANGLING[lang]?.includes(last)) return `ends on "${last}", which cannot end a sentence`;
+  return undefined;
+}

@@ -48,7 +48,15 @@ export function unfinishedEnding(source: string, target: string, targetLang: str
   // In the last line only: a long text may have a stray bracket far from its end.
   const lastLine = (text: string) => text.slice(text.lastIndexOf("\n") + 1);
   if (unclosed(lastLine(end)) > unclosed(lastLine(sourceEnd))) return "a bracket or quote it opened is not closed";
+  // The source ends with a parenthesis ("… (bad TIFF file)") and the target has fewer of them and
+  // does not end with one: its closing parenthetical is gone. (Parentheses only: citation marks
+  // like "[12]" move around the final period in translation.)
+  const parentheses = (text: string) => (text.match(/[(（]/gu) ?? []).length;
+  if (/[)）]$/u.test(sourceEnd) && !/[)）]$/u.test(end) && parentheses(end) < parentheses(sourceEnd)) return "lost the parenthesis the source ends with";
   const lang = targetLang.toLowerCase().split(/[-_]/)[0]!;
+  // Hindi: an oblique infinitive with a genitive postposition ("खोलने के", "of opening") needs the
+  // noun or postposition that follows it ("खोलने के लिए").
+  if (lang === "hi" && /\p{L}+\p{M}*ने\s+(?:के|की|का)$/u.test(end)) return `ends on "${end.split(/\s+/).slice(-2).join(" ")}", which needs a following word`;
   if (lang === "ja") {
     const match = JA_DANGLING.exec(end);
     return match === null ? undefined : `ends on the particle ${match[0]}`;

@@ -39,6 +39,10 @@ test("cut-off endings: a comma, an unclosed bracket, a conjunction, a Japanese o
   assert.equal(unfinishedEnding("Disable the SELinux context support", "SELinux コンテクスト対応を無効に", "ja"), undefined);
   assert.equal(unfinishedEnding("Time after which the cursor stops blinking, in seconds.", "समय जिसके बाद कर्सर ब्लिंक करना रूक जाता है, सेकेंड में", "hi"), undefined);
   assert.equal(unfinishedEnding("A, B,", "A, B,", "fi"), undefined);
+  assert.equal(unfinishedEnding("Could not get image width (bad TIFF file)", "画像の幅を取得できません", "ja"), "lost the parenthesis the source ends with");
+  assert.equal(unfinishedEnding("Could not get image width (bad TIFF file)", "画像の幅を取得できません (不正な TIFF ファイル)", "ja"), undefined);
+  assert.match(unfinishedEnding("Not enough memory to load the file", "फ़ाइल लोड करने के", "hi")!, /करने के/);
+  assert.equal(unfinishedEnding("Not enough memory to load the file", "फ़ाइल लोड करने के लिए पर्याप्त स्मृति नहीं", "hi"), undefined);
   assert.equal(unclosed("f(x) [a] 「b」"), 0);
 });
 

@@ -29,10 +29,22 @@ import { median } from "./length-ratio.ts";
 
 const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
 
+/** Digits of any script as ASCII digits (Devanagari "२०" and full-width "２０" are the anchor "20"). */
+function asciiDigits(text: string): string {
+  // NFKC folds full-width and mathematical digits; other scripts' decimal digits are runs of ten
+  // code points from their zero (Unicode's layout for Nd), so the value is the distance to it.
+  return text.normalize("NFKC").replace(/[^\P{Nd}0-9]/gu, (digit) => {
+    const code = digit.codePointAt(0)!;
+    let zero = code;
+    while (code - zero < 9 && /\p{Nd}/u.test(String.fromCodePoint(zero - 1))) zero -= 1;
+    return String(code - zero);
+  });
+}
+
 export function alignmentTokens(text: string): string[] {
   const out = new Set<string>();
   // Numbers apart from letters: "10th" and "10." are the same anchor.
-  for (const word of text.toLowerCase().match(/[\p{L}\p{M}]+|\p{N}+/gu) ?? []) {
+  for (const word of asciiDigits(text).toLowerCase().match(/[\p{L}\p{M}]+|\p{N}+/gu) ?? []) {
     if (UNSPACED.test(word)) {
       const chars = [...word];
       for (let i = 0; i + 2 <= chars.length; i++) out.add(chars[i]! + chars[i + 1]!);
@@ -167,14 +179,19 @@ export function learnAlignment(
   }
   const coverage = (source: string, target: string): { evidence: number; found: number } | undefined => {
     const sourceTokens = new Set(alignmentTokens(source));
+    // Numbers, and Latin words in a target written mostly in another script, are kept as they are
+    // in translation: one the source lacks is a missed anchor (it came from another text).
+    const latin = target.match(/\p{Script=Latin}/gu)?.length ?? 0;
+    const otherScript = (target.match(/\p{L}/gu)?.length ?? 0) > 2 * latin;
+    const keptAsIs = (token: string) => /^\p{N}+$/u.test(token) || (otherScript && /^\p{Script=Latin}/u.test(token));
     let evidence = 0;
     let found = 0;
     for (const token of alignmentTokens(target)) {
       const counterparts = correspondences.get(token);
       const anchor = sourceTokens.has(token);
-      if (!anchor && counterparts === undefined) continue;
+      if (!anchor && counterparts === undefined && !keptAsIs(token)) continue;
       evidence += 1;
-      if (anchor || counterparts!.some((counterpart) => sourceTokens.has(counterpart))) found += 1;
+      if (anchor || counterparts?.some((counterpart) => sourceTokens.has(counterpart))) found += 1;
     }
     return evidence < config.min_evidence ? undefined : { evidence, found };
   };

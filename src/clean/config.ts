@@ -77,16 +77,14 @@ export const CleanConfigSchema = z
       .default({ max_word_overlap: 0.7, min_words: 8, sentence_min_letters: 40, max_left_share: 0.15, min_left_letters: 40 }),
     truncation: z
       .object({
-        /** A target that stops mid-sentence while its source ends a sentence, and is shorter than median − k·MAD. */
-        k: z.number().positive().default(2),
         /**
-         * A target of a source that ends without punctuation (a UI label, a list item), where the
-         * ending tells nothing: shorter than median − k_unmarked·MAD is enough.
+         * A target shorter than median − k·MAD that stops mid-sentence while its source ends a
+         * sentence, or (a source without a final mark: a UI label) does not end like a sentence.
          */
-        k_unmarked: z.number().positive().default(2.5),
+        k: z.number().positive().default(2),
       })
       .strict()
-      .default({ k: 2, k_unmarked: 2.5 }),
+      .default({ k: 2 }),
     misaligned: z
       .object({
         /** Flag when chance explains a target's coverage better than a good translation by this log-likelihood ratio. */

@@ -242,22 +242,14 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
       return [{ rule: "truncated", field: context.path, detail: `${unfinished} and is short for its source` }];
     }
     if (source.length < config.length_ratio.min_source_chars) return [];
-    // Stops mid-sentence where the source does not, and is clearly short for this language pair.
-    if (endsCleanly(source)) {
-      if (below(config.truncation.k) && !endsCleanly(context.target)) {
-        return [{ rule: "truncated", field: context.path, detail: "ends mid-sentence and is short for its source" }];
-      }
-      return [];
-    }
-    // A source without a final mark (a UI label, a list item) says nothing about how the target
-    // should end: only a clearly larger shortfall tells. A target with as many lines as a
-    // multi-line source has its whole layout (a terse list of answers), which a cut one loses.
+    // Clearly short for this language pair, and stops mid-sentence: where the source ends a
+    // sentence, or where it has no final mark (a UI label, a list item: its ending says nothing
+    // about the target's). A target with all the lines of a multi-line unmarked source (a terse
+    // list of answers) has its whole layout, which a cut one loses.
+    if (!below(config.truncation.k) || endsCleanly(context.target)) return [];
     const lines = (text: string) => text.split("\n").filter((line) => line.trim() !== "").length;
-    const wholeLayout = lines(source) >= 2 && lines(context.target) >= lines(source);
-    if (below(config.truncation.k_unmarked) && !endsCleanly(context.target) && !wholeLayout) {
-      return [{ rule: "truncated", field: context.path, detail: "much shorter than usual for its source" }];
-    }
-    return [];
+    if (!endsCleanly(source) && lines(source) >= 2 && lines(context.target) >= lines(source)) return [];
+    return [{ rule: "truncated", field: context.path, detail: endsCleanly(source) ? "ends mid-sentence and is short for its source" : "much shorter than usual for its source" }];
   },
 
   "code-block"(context) {

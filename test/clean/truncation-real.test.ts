@@ -24,8 +24,13 @@ const config = loadCleanConfig();
 
 /** Runs the rule over one language's pairs with bounds learned from them, as `kielo clean` does for a file. */
 function truncatedRule(pairs: readonly { lang: string; source: string; target: string }[]) {
-  const bounds = learnBounds("en-x", pairs.filter((pair) => pair.source.length >= config.length_ratio.min_source_chars).map((pair) => logRatio(pair.source, pair.target)), config.length_ratio);
+  const learned = pairs.filter((pair) => pair.source.length >= config.length_ratio.min_source_chars);
+  const ratios = (list: typeof learned) => list.map((pair) => logRatio(pair.source, pair.target));
+  const all = learnBounds("en-x", ratios(learned), config.length_ratio);
+  // Short sources get bounds learned from the short ones alone, as clean.ts does.
+  const short = learnBounds("en-x short", ratios(learned.filter((pair) => pair.source.length < config.length_ratio.short_chars)), config.length_ratio);
   return (source: string, target: string, lang: string) => {
+    const bounds = source.length < config.length_ratio.short_chars && short.source === "learned" ? short : all;
     const context: FieldContext = { path: "text", target, source, targetLang: lang, sourceLang: "en", bounds, alignment: undefined, translatorIssues: [], scaffolding: [] };
     return RULE_FUNCTIONS.truncated(context, config).length > 0;
   };
@@ -53,7 +58,7 @@ test("real translations are kept; the same translations stopped short are found"
     const flagged = pairs.filter((pair) => rule(pair.source, pair.target, lang));
     assert.ok(flagged.length <= 0.01 * pairs.length, `${lang}: ${flagged.length}/${pairs.length} good translations flagged: ${flagged.slice(0, 3).map((pair) => pair.target).join(" | ")}`);
     // Stopped at half its length (at a space where the script has them): what a generation that
-    // hit its token limit leaves. Sources of 50+ characters, where the rule judges length.
+    // hit its token limit leaves. Sources long enough for the rule to judge their length.
     let cuts = 0;
     let caught = 0;
     for (const pair of pairs) {

@@ -82,9 +82,13 @@ export const CleanConfigSchema = z
          * sentence, or (a source without a final mark: a UI label) does not end like a sentence.
          */
         k: z.number().positive().default(2),
+        /** Sources shorter than length_ratio.min_source_chars need a shortfall of k_short·MAD … */
+        k_short: z.number().positive().default(4),
+        /** … and sources shorter than this are judged by their ending only. */
+        min_source_chars: z.number().int().min(1).default(30),
       })
       .strict()
-      .default({ k: 2 }),
+      .default({ k: 2, k_short: 4, min_source_chars: 30 }),
     misaligned: z
       .object({
         /** Flag when chance explains a target's coverage better than a good translation by this log-likelihood ratio. */

@@ -241,12 +241,14 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
     if (unfinished !== undefined && below(1)) {
       return [{ rule: "truncated", field: context.path, detail: `${unfinished} and is short for its source` }];
     }
-    if (source.length < config.length_ratio.min_source_chars) return [];
+    if (source.length < config.truncation.min_source_chars) return [];
     // Clearly short for this language pair, and stops mid-sentence: where the source ends a
     // sentence, or where it has no final mark (a UI label, a list item: its ending says nothing
     // about the target's). A target with all the lines of a multi-line unmarked source (a terse
-    // list of answers) has its whole layout, which a cut one loses.
-    if (!below(config.truncation.k) || endsCleanly(context.target)) return [];
+    // list of answers) has its whole layout, which a cut one loses. Sources shorter than those the
+    // bounds are learned from vary more in length ratio: they need a larger shortfall (k_short).
+    const k = source.length < config.length_ratio.min_source_chars ? config.truncation.k_short : config.truncation.k;
+    if (!below(k) || endsCleanly(context.target)) return [];
     const lines = (text: string) => text.split("\n").filter((line) => line.trim() !== "").length;
     if (!endsCleanly(source) && lines(source) >= 2 && lines(context.target) >= lines(source)) return [];
     return [{ rule: "truncated", field: context.path, detail: endsCleanly(source) ? "ends mid-sentence and is short for its source" : "much shorter than usual for its source" }];

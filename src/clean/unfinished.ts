@@ -19,10 +19,11 @@ const DANGLING: Record<string, readonly string[]> = {
 };
 
 /**
- * Japanese subject and object particles and conjunctions, which a clause cannot stop on. Not に, で,
+ * Japanese subject and object particles (after a kanji, katakana or Latin word: "ですが" is a
+ * conjunction) and conjunctions, which a clause cannot stop on. Not に, で,
  * から … : UI labels end on them elliptically ("…を無効に" for "Disable …", "ファイルから").
  */
-const JA_DANGLING = /(?:[^\p{Script=Hiragana}](?:が|を)|や|および|または|そして|しかし)$/u;
+const JA_DANGLING = /(?<=[^\p{Script=Hiragana}])(?:が|を)$|(?:や|および|または|そして|しかし)$/u;
 
 // Brackets and the quotes that have distinct opening and closing marks. Not " or ” (Finnish and
 // Swedish quote ”like this”, one mark for both ends) or “ (German closes with it).

@@ -25,7 +25,7 @@ export function openStore(path: string = defaultStorePath()): Store {
   // (a study's steps) would otherwise meet as "database is locked".
   db.exec("PRAGMA busy_timeout = 5000");
   // WAL lets a reader (kielo report) look at a run while another process writes to it.
-  if (path !== ":memory:") db.exec("PRAGMA journal_mode = WAL");
+  if (path !== ":memory:") useWal(db);
   db.exec("PRAGMA foreign_keys = ON");
   migrate(db, path);
   return db;
@@ -45,25 +45,48 @@ export function openStoreReadOnly(path: string): Store {
   return db;
 }
 
-function migrate(db: DatabaseSync, path: string): void {
-  const row = db.prepare("PRAGMA user_version").get() as { user_version: number };
-  const current = row.user_version;
-  if (current > MIGRATIONS.length) {
-    throw new KieloError(
-      `${path} was written by a newer kielo (schema ${current}, this kielo knows ${MIGRATIONS.length}).`,
-      { hint: "Upgrade kielo, or point KIELO_DB at another file." },
-    );
-  }
-  for (let version = current; version < MIGRATIONS.length; version++) {
-    db.exec("BEGIN");
+/**
+ * Switches the file to WAL (a setting the file keeps). SQLite answers "database is locked" at once,
+ * without waiting for busy_timeout, when another connection is switching the same new file at
+ * the same moment, so retry for a while.
+ */
+function useWal(db: DatabaseSync): void {
+  const mode = () => (db.prepare("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode;
+  for (let attempt = 0; ; attempt++) {
     try {
-      db.exec(MIGRATIONS[version]!);
-      db.exec(`PRAGMA user_version = ${version + 1}`);
-      db.exec("COMMIT");
+      if (mode() === "wal") return;
+      db.exec("PRAGMA journal_mode = WAL");
+      return;
     } catch (error) {
-      db.exec("ROLLBACK");
-      throw error;
+      if (attempt >= 100 || !/database is locked/.test(String(error))) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50); // sleep 50 ms, synchronously
     }
+  }
+}
+
+function migrate(db: DatabaseSync, path: string): void {
+  const version = () => (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
+  if (version() === MIGRATIONS.length) return;
+  // IMMEDIATE takes the write lock first (waiting up to busy_timeout) and the version is read again
+  // under it: kielo processes started together on a new kielo.db (a study's parallel steps) would
+  // otherwise both read version 0 and the second would fail on "table runs already exists".
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const current = version();
+    if (current > MIGRATIONS.length) {
+      throw new KieloError(
+        `${path} was written by a newer kielo (schema ${current}, this kielo knows ${MIGRATIONS.length}).`,
+        { hint: "Upgrade kielo, or point KIELO_DB at another file." },
+      );
+    }
+    for (let next = current; next < MIGRATIONS.length; next++) {
+      db.exec(MIGRATIONS[next]!);
+      db.exec(`PRAGMA user_version = ${next + 1}`);
+    }
+    db.exec("COMMIT");
+  } catch (error) {
+    db.exec("ROLLBACK");
+    throw error;
   }
 }
 

@@ -61,13 +61,18 @@ test("a training interrupted and resumed is one run; live metrics; TensorBoard m
     const child = spawn(process.execPath, [kielo, "train", "sft", first, "--quiet"], { cwd: workspace, env });
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    // Listened for from the start: a training that ends early must fail the test, not hang it.
+    let ended = false;
+    const closed = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
+    void closed.then(() => (ended = true));
     const events = join(jobDir, "events.jsonl");
-    for (let i = 0; i < 1200; i++) {
+    for (let i = 0; i < 1200 && !ended; i++) {
       if (existsSync(events) && readFileSync(events, "utf8").includes('"type": "step"')) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+    assert.ok(!ended, `the training ended before its first step:\n${stderr}`);
     child.kill("SIGINT");
-    assert.equal(await new Promise((resolve) => child.once("close", resolve)), 130, stderr);
+    assert.equal(await closed, 130, stderr);
     const [stopped] = query<{ id: number; status: string; job_dir: string }>("SELECT id, status, job_dir FROM runs WHERE label = 'first'");
     assert.equal(stopped!.status, "interrupted");
     assert.equal(stopped!.job_dir, jobDir);

@@ -178,14 +178,19 @@ test("Ctrl-C stops training at a checkpoint; the same command resumes and finish
   const child = spawn(process.execPath, [kielo, "train", "sft", recipePath, "--quiet"], { cwd: workspace, env });
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  // Listened for from the start: a training that ends early must fail the test, not hang it.
+  let ended = false;
+  const closed = new Promise<number | null>((resolve) => child.once("close", (exitCode) => resolve(exitCode)));
+  void closed.then(() => (ended = true));
   const events = join(jobDir, "events.jsonl");
   // Wait for the first step event, then press Ctrl-C.
-  for (let i = 0; i < 600; i++) {
+  for (let i = 0; i < 600 && !ended; i++) {
     if (existsSync(events) && readFileSync(events, "utf8").includes('"type": "step"')) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  assert.ok(!ended, `the training ended before its first step:\n${stderr}`);
   child.kill("SIGINT");
-  const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+  const code = await closed;
   assert.notEqual(code, 0);
   assert.match(stderr, /stopping/);
   assert.match(stderr, /resume/);

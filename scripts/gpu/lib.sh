@@ -36,13 +36,22 @@ setup_node() {
         "and carry .gpu to this one" >&2
       return 1
     fi
-    local dir="${KIELO_GPU_NODE_DIR:-/tmp/kielo-node/bin}"
-    mkdir -p "$dir"
-    unxz_file "$ROOT/.gpu/node.xz" "$dir/node.tmp" && chmod +x "$dir/node.tmp" && mv "$dir/node.tmp" "$dir/node" || return 1
-    untar_xz "$ROOT/.gpu/node_modules.tar.xz" "$ROOT" || return 1
-    NODE="$dir/node"
-    node_runs "$NODE" || { echo "$NAME: the unpacked $NODE does not run" >&2; return 1; }
-    echo "$NAME: node $("$NODE" --version) unpacked from .gpu/ to $dir, node_modules from .gpu/node_modules.tar.xz"
+    local dir="${KIELO_GPU_NODE_DIR:-/tmp/kielo-node/bin}" stamp
+    # Unpacked once per bundle: a second script on the same host (or a later call on a warm one)
+    # must not rewrite node_modules under steps that are loading it.
+    stamp="$(cksum < "$ROOT/.gpu/node.xz" | cut -d' ' -f1)-$(cksum < "$ROOT/.gpu/node_modules.tar.xz" | cut -d' ' -f1)"
+    if node_runs "$dir/node" && [ "$(cat "$ROOT/node_modules/.kielo-bundle" 2>/dev/null)" = "$stamp" ]; then
+      NODE="$dir/node"
+      echo "$NAME: node $("$NODE" --version) at $dir and node_modules, unpacked from this .gpu/ earlier"
+    else
+      mkdir -p "$dir"
+      unxz_file "$ROOT/.gpu/node.xz" "$dir/node.tmp" && chmod +x "$dir/node.tmp" && mv "$dir/node.tmp" "$dir/node" || return 1
+      untar_xz "$ROOT/.gpu/node_modules.tar.xz" "$ROOT" || return 1
+      echo "$stamp" > "$ROOT/node_modules/.kielo-bundle"
+      NODE="$dir/node"
+      node_runs "$NODE" || { echo "$NAME: the unpacked $NODE does not run" >&2; return 1; }
+      echo "$NAME: node $("$NODE" --version) unpacked from .gpu/ to $dir, node_modules from .gpu/node_modules.tar.xz"
+    fi
   fi
   export PATH="$(dirname "$NODE"):$PATH"
 }

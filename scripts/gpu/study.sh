@@ -10,6 +10,11 @@
 #   KIELO_STUDY_WORK   its work dir (default runs/study-<name>, git-ignored); a later call continues
 #                      where the last one stopped (finished steps are skipped)
 #   KIELO_STUDY_ONLY   comma-separated --only globs (default: every step)
+#   KIELO_STUDY_TIME_S stop `kielo study run` after this many seconds (SIGINT: running trainings
+#                      save a checkpoint) so that status and report still fit in the call; the next
+#                      call continues (default: no limit)
+# With $OUT set, the report, kielo.db and the step logs also come back as $OUT/study.tar.gz (the
+# device tool returns at most 8 files).
 # Exits with `kielo study run`'s status (1 when a step failed; the summary names its log).
 set -u -o pipefail
 
@@ -37,10 +42,18 @@ if [ -n "${KIELO_STUDY_ONLY:-}" ]; then
 fi
 started=$(date +%s)
 kielo study plan "$STUDY" --work-dir "$WORK" | tail -3
-kielo study run "$STUDY" --work-dir "$WORK" "${only[@]}"
+if [ -n "${KIELO_STUDY_TIME_S:-}" ]; then
+  timeout --signal=INT --kill-after=60 "$KIELO_STUDY_TIME_S" "$NODE" "$ROOT/bin/kielo.js" study run "$STUDY" --work-dir "$WORK" "${only[@]}"
+else
+  kielo study run "$STUDY" --work-dir "$WORK" "${only[@]}"
+fi
 status=$?
 echo "study.sh: run took $(( $(date +%s) - started )) s (exit $status)"
 kielo study status "$STUDY" --work-dir "$WORK"
-OUTDIR="${OUT:-$WORK}"
-kielo study report "$STUDY" --work-dir "$WORK" --out "$OUTDIR/report" && sed -n '1,40p' "$OUTDIR/report/report.md"
+kielo study report "$STUDY" --work-dir "$WORK" --out "$WORK/report" && sed -n '1,60p' "$WORK/report/report.md"
+if [ -n "${OUT:-}" ]; then
+  # Everything but model weights and checkpoints: the report, the store its links point into, logs, results.
+  tar -czf "$OUT/study.tar.gz" -C "$WORK" --exclude='*.safetensors' --exclude='*.bin' --exclude='*.pt' --exclude='checkpoint*' --exclude='*.tokens' --exclude=tokenizer.json . \
+    && ls -l "$OUT/study.tar.gz"
+fi
 exit $status

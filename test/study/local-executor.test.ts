@@ -59,3 +59,14 @@ test("GPU steps get distinct GPUs and wait for free ones; CPU steps stay within 
   const [first, second] = [seen("c1"), seen("c2")].sort((x, y) => x.t0 - y.t0);
   assert.ok(second!.t0 >= first!.t1, "one CPU step at a time");
 });
+
+test("a step that needs more GPUs than the machine has fails and cancels the steps after it", async () => {
+  // The GPU step comes first, so it is failed before its dependent is looked at.
+  const executor = new LocalExecutor({ gpus: [], cpuParallel: 1 });
+  const results = await executor.run([job("on-gpu", { gpus: 1 }), job("after-gpu", { deps: ["on-gpu"] }), job("cpu-alone")], () => {}, new AbortController().signal);
+  assert.equal(results.get("on-gpu")!.state, "failed");
+  assert.match(results.get("on-gpu")!.reason!, /needs 1 GPU\(s\); this machine offers 0/);
+  assert.equal(results.get("after-gpu")!.state, "cancelled");
+  assert.match(results.get("after-gpu")!.reason!, /dependency on-gpu failed/);
+  assert.equal(results.get("cpu-alone")!.state, "done");
+});

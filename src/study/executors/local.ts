@@ -33,9 +33,12 @@ export class LocalExecutor implements Executor {
       if (u.state !== "running" && u.state !== "waiting") results.set(u.id, u);
       onUpdate(u);
     };
+    // Every dependency is checked before any step is failed below: failing one removes it from `pending`.
     for (const job of jobs) {
       const unknown = job.dependsOn.find((dep) => !pending.has(dep));
       if (unknown !== undefined) throw new Error(`step ${job.id} depends on ${unknown}, which is not in this submission`);
+    }
+    for (const job of jobs) {
       if (job.gpus > this.options.gpus.length) {
         pending.delete(job.id);
         update({ id: job.id, state: "failed", reason: `needs ${job.gpus} GPU(s); this machine offers ${this.options.gpus.length}` });

@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { LineCounter, parseDocument, YAMLParseError, type Document } from "yaml";
 import type { z } from "zod";
+import { resolvePathField } from "../train/recipe.ts";
 import { KieloError } from "../util/errors.ts";
 import { didYouMean } from "../util/suggest.ts";
 import { StudySchema, type Source, type Study, type TranslatedSource } from "./schema.ts";
@@ -207,8 +208,17 @@ function resolvePaths(study: Study, base: string, _doc: Document): void {
   for (const group of [study.data.instructions, study.data.preferences]) {
     for (const lang of Object.keys(group)) group[lang] = source(group[lang]!, group);
   }
+  // Paths in a `set` were written in the study file, so they are relative to it, not to the recipe.
+  const sets = (set: Record<string, unknown>) => {
+    for (const [field, value] of Object.entries(set)) set[field] = resolvePathField(field, value, at);
+  };
   study.sft.recipe = at(study.sft.recipe);
-  if (study.dpo) study.dpo.recipe = at(study.dpo.recipe);
+  sets(study.sft.set);
+  for (const variant of Object.values(study.sft.variants)) sets(variant.set);
+  if (study.dpo) {
+    study.dpo.recipe = at(study.dpo.recipe);
+    sets(study.dpo.set);
+  }
   for (const lang of Object.keys(study.eval.ifeval)) study.eval.ifeval[lang] = at(study.eval.ifeval[lang]!);
   if (study.eval.share) study.eval.share.prompts = at(study.eval.share.prompts);
   if (study.eval.heldout) study.eval.heldout = at(study.eval.heldout);

@@ -138,6 +138,21 @@ export function trainFiles(recipe: Recipe): string[] {
  * Read, validate and resolve a recipe file. `overrides` (`--set training.lr=1e-4`) replace values
  * of the file before it is validated, so they are checked by the same schema.
  */
+/** The recipe fields that name files or folders, by dotted path (`data.template` only in its `file:` form). */
+export const RECIPE_PATH_FIELDS = ["model", "data.train", "data.eval", "init_adapter", "output", "data.template"] as const;
+
+/**
+ * `value` of the recipe field `field` with its relative paths resolved by `at`; the value as it is
+ * for other fields. Paths are relative to the file that wrote them: the recipe, or a study's `set`.
+ */
+export function resolvePathField(field: string, value: unknown, at: (path: string) => string): unknown {
+  if (!(RECIPE_PATH_FIELDS as readonly string[]).includes(field)) return value;
+  if (field === "data.template") return typeof value === "string" && value.startsWith("file:") ? `file:${at(value.slice(5))}` : value;
+  if (typeof value === "string") return at(value);
+  if (Array.isArray(value)) return value.map((item: unknown) => (typeof item === "string" ? at(item) : item));
+  return value;
+}
+
 export async function loadRecipe(path: string, overrides: readonly string[] = []): Promise<Recipe> {
   let text: string;
   try {
@@ -228,12 +243,12 @@ export function parseRecipe(raw: unknown, path: string, source: RecipeSource = {
   }
   const base = dirname(resolve(path));
   const at = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
-  recipe.model = at(recipe.model);
-  recipe.data.train = typeof recipe.data.train === "string" ? at(recipe.data.train) : recipe.data.train.map(at);
-  if (recipe.data.eval) recipe.data.eval = at(recipe.data.eval);
-  if (recipe.init_adapter) recipe.init_adapter = at(recipe.init_adapter);
-  if (recipe.output) recipe.output = at(recipe.output);
-  if (recipe.data.template?.startsWith("file:")) recipe.data.template = `file:${at(recipe.data.template.slice(5))}`;
+  recipe.model = resolvePathField("model", recipe.model, at) as string;
+  recipe.data.train = resolvePathField("data.train", recipe.data.train, at) as string | string[];
+  recipe.data.eval = resolvePathField("data.eval", recipe.data.eval, at) as string | undefined;
+  recipe.init_adapter = resolvePathField("init_adapter", recipe.init_adapter, at) as string | undefined;
+  recipe.output = resolvePathField("output", recipe.output, at) as string | undefined;
+  recipe.data.template = resolvePathField("data.template", recipe.data.template, at) as string | undefined;
   if (recipe.method === "dpo" && recipe.dpo === undefined) recipe.dpo = DpoSchema.parse({});
   return recipe;
 }

@@ -1,8 +1,10 @@
 /** Bad study files: each error names the file, line and key path, with a hint; nothing runs. */
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { loadStudy } from "../../src/study/load.ts";
+import { buildPlan } from "../../src/study/plan.ts";
 import { gridStudy, kielo, root, tempDir, writeStudy } from "./helpers.ts";
 
 const dir = tempDir("study-file");
@@ -66,4 +68,18 @@ test("a bad translate block names the key inside it, its line, and what it may r
   assert.match(await plan(text), /data\.instructions\.fi\.translate\.from: fi cannot be translated from itself/);
   text = gridStudy().replace(fi, `fi:\n      translate: { from: en, model: m }\n      clean: { confg: c.yaml }`);
   assert.match(await plan(text), new RegExp(`bad\\.yaml:${line(text, "clean:")}: data\\.instructions\\.fi\\.clean\\.confg: unknown key \\(did you mean "config"\\?\\)`));
+});
+
+test("paths in a recipe override are relative to the study file, not to the recipe", async () => {
+  // The recipe lives in recipes/; the eval pairs sit next to the study, as a user writes them.
+  const own = join(dir, "own-study");
+  mkdirSync(join(own, "data"), { recursive: true });
+  copyFileSync(join(root, "examples/tiny-train/pairs-en.jsonl"), join(own, "data/pairs-eval.jsonl"));
+  const text = gridStudy()
+    .replace("set: { training.epochs: 1, training.save_every_steps: 2 }\nfrom", "set: { training.epochs: 1, data.eval: data/pairs-eval.jsonl }\nfrom")
+    .replace("dpo:\n  recipe: " + root + "/recipes/tiny-dpo.yaml\n  set: { training.epochs: 1, training.save_every_steps: 2 }", "dpo:\n  recipe: " + root + "/recipes/tiny-dpo.yaml\n  set: { training.epochs: 1, data.eval: data/pairs-eval.jsonl }");
+  assert.match(text, /data\.eval: data\/pairs-eval\.jsonl/, "the study sets a relative data.eval");
+  const plan = await buildPlan(await loadStudy(writeStudy(own, text, "study.yaml")), join(own, "work"));
+  const dpo = plan.steps.find((s) => s.kind === "dpo")!;
+  assert.ok(dpo.args.includes(`data.eval=${JSON.stringify(join(own, "data/pairs-eval.jsonl"))}`), dpo.args.join(" "));
 });

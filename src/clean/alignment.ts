@@ -25,6 +25,7 @@
  * on every text ("1 paragraph, 0 lists") it was shared by most texts of similar length and diluted
  * the coverage of swapped ones.
  */
+import { anchorDifference, formatAnchors } from "../text/format-anchors.ts";
 import { median } from "./length-ratio.ts";
 
 const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
@@ -60,6 +61,22 @@ export function alignmentTokens(text: string): string[] {
   return [...out];
 }
 
+/**
+ * Numbers, names and identifiers of a text, which translations keep as they are: words with a
+ * digit, a capital after the first letter of a sentence ("PCRE", "GTK"), a dot or underscore
+ * inside ("index.theme"), or a capital not at the start of a sentence ("the XDG sound theme").
+ */
+export function namesOf(text: string): string {
+  const names: string[] = [];
+  for (const match of text.matchAll(/[\p{L}\p{M}\p{N}]+(?:[._][\p{L}\p{M}\p{N}]+)*/gu)) {
+    const word = match[0];
+    const before = text.slice(0, match.index).trimEnd();
+    const sentenceStart = before === "" || /[.!?:]$/u.test(before);
+    if (/\p{N}|[._]/u.test(word) || /^.\P{Lu}*\p{Lu}/u.test(word) || (!sentenceStart && /^\p{Lu}/u.test(word))) names.push(word);
+  }
+  return names.join(" ");
+}
+
 /** A target token with more equally good counterparts than this tells nothing. */
 const MAX_COUNTERPARTS = 3;
 
@@ -82,6 +99,14 @@ export interface AlignmentModel {
   p_chance: number;
   /** Evidence tokens of a target and how many of them are found in the source; undefined below min_evidence. */
   coverage(source: string, target: string): { evidence: number; found: number } | undefined;
+  /**
+   * The other direction: evidence tokens of the source (numbers, names and identifiers, format
+   * directives and tags, words with a learned counterpart) and how many of them the target carries; undefined below min_evidence.
+   * A target cut short loses what its missing part translated.
+   */
+  sourceCoverage(source: string, target: string): { evidence: number; found: number } | undefined;
+  /** Median share of the source's evidence that the file's own targets carry. */
+  p_source: number;
   /** log P(found | chance) − log P(found | good translation); misaligned above min_log_odds. */
   logOdds(coverage: { evidence: number; found: number }): number;
 }
@@ -195,6 +220,29 @@ export function learnAlignment(
     }
     return evidence < config.min_evidence ? undefined : { evidence, found };
   };
+  const counterpartsOfSource = new Map<string, string[]>();
+  for (const [target, sources] of correspondences) {
+    for (const source of sources) counterpartsOfSource.set(source, [...(counterpartsOfSource.get(source) ?? []), target]);
+  }
+  const sourceCoverage = (source: string, target: string): { evidence: number; found: number } | undefined => {
+    const targetTokens = new Set(alignmentTokens(target));
+    const keptAsIs = new Set(alignmentTokens(namesOf(source)));
+    let evidence = 0;
+    let found = 0;
+    for (const token of alignmentTokens(source)) {
+      if (token.startsWith("⟨")) continue;
+      const counterparts = counterpartsOfSource.get(token);
+      const kept = keptAsIs.has(token);
+      if (counterparts === undefined && !kept) continue;
+      evidence += 1;
+      if (targetTokens.has(token) || counterparts?.some((counterpart) => targetTokens.has(counterpart))) found += 1;
+    }
+    // Format directives and tags (`%s`, `<b>`), which every translation keeps.
+    const anchors = formatAnchors(source).length;
+    evidence += anchors;
+    found += anchors - anchorDifference(source, target).missing.length;
+    return evidence < config.min_evidence ? undefined : { evidence, found };
+  };
   const share = (value: { evidence: number; found: number } | undefined) => (value === undefined ? undefined : value.found / value.evidence);
   const defined = (values: (number | undefined)[]) => values.filter((value) => value !== undefined);
   const own = defined(texts.map((text) => share(coverage(text.source, text.target))));
@@ -209,6 +257,8 @@ export function learnAlignment(
   // Clamped so that a degenerate file (all perfect, or chance finding nothing) keeps both rates usable.
   // p_good at most 0.85: coverage varies more between texts than a binomial allows (a terse source,
   // a free translation), and a higher rate would make every miss look like evidence.
+  const ownSource = defined(texts.map((text) => share(sourceCoverage(text.source, text.target))));
+  const pSource = ownSource.length > 0 ? median(ownSource) : 0.8;
   const pGood = Math.min(0.85, Math.max(0.5, own.length > 0 ? median(own) : 0.8));
   const pChance = Math.min(0.5, Math.max(0.02, chance.length > 0 ? chance.reduce((a, b) => a + b, 0) / chance.length : 0.1));
   return {
@@ -218,6 +268,8 @@ export function learnAlignment(
     p_good: pGood,
     p_chance: pChance,
     coverage,
+    sourceCoverage,
+    p_source: pSource,
     logOdds: ({ evidence, found }) =>
       found * Math.log(pChance / pGood) + (evidence - found) * Math.log((1 - pChance) / (1 - pGood)),
   };

@@ -54,7 +54,7 @@ export interface CleanReport {
   config: CleanConfig;
 }
 
-export type AlignmentSummary = Omit<AlignmentModel, "coverage">;
+export type AlignmentSummary = Omit<AlignmentModel, "coverage" | "sourceCoverage">;
 
 interface TranslationMetaLike {
   from?: unknown;
@@ -198,7 +198,7 @@ export async function evaluateFile(inputs: CleanInputs): Promise<{ verdicts: Rec
     };
   });
   progress.done();
-  const alignment = [...alignmentModels.values()].map(({ coverage: _coverage, ...summary }) => summary);
+  const alignment = [...alignmentModels.values()].map(({ coverage: _coverage, sourceCoverage: _sourceCoverage, ...summary }) => summary);
   return { verdicts, bounds: [...bounds.values()], alignment, withoutSource };
 }
 

@@ -86,9 +86,16 @@ export const CleanConfigSchema = z
         k_short: z.number().positive().default(4),
         /** … and sources shorter than this are judged by their ending only. */
         min_source_chars: z.number().int().min(1).default(30),
+        /**
+         * A target that carries at most this share of its source's numbers, names and learned word
+         * counterparts (misaligned's model) and does not end like a sentence …
+         */
+        max_source_coverage: z.number().min(0).max(1).default(0.5),
+        /** … is truncated with a shortfall of k_coverage·MAD, whatever the length of its source (from min_source_chars). */
+        k_coverage: z.number().positive().default(1.5),
       })
       .strict()
-      .default({ k: 2, k_short: 4, min_source_chars: 30 }),
+      .default({ k: 2, k_short: 4, min_source_chars: 30, max_source_coverage: 0.5, k_coverage: 1.5 }),
     misaligned: z
       .object({
         /** Flag when chance explains a target's coverage better than a good translation by this log-likelihood ratio. */

@@ -28,7 +28,7 @@ export interface RatioBounds {
  * without Han characters are measured as before.
  */
 export function textLength(text: string): number {
-  return text.length + (text.match(/\p{Script=Han}/gu)?.length ?? 0);
+  return text.length + 2 * (text.match(/\p{Script=Han}/gu)?.length ?? 0);
 }
 
 export function logRatio(source: string, target: string): number {

@@ -11,7 +11,7 @@ import { anchorDifference } from "../text/format-anchors.ts";
 import { letterWeight, requiredScriptsOf, scriptCounts, scriptsOf, scriptWeight, type Script } from "../text/scripts.ts";
 import type { CleanConfig, RuleName } from "./config.ts";
 import { translatorNote } from "./translator-notes.ts";
-import { unfinishedEnding } from "./unfinished.ts";
+import { unfinishedEnding, weakUnfinishedEnding } from "./unfinished.ts";
 import type { AlignmentModel } from "./alignment.ts";
 import { logRatio, type RatioBounds } from "./length-ratio.ts";
 import {
@@ -241,14 +241,27 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
     if (unfinished !== undefined && below(1)) {
       return [{ rule: "truncated", field: context.path, detail: `${unfinished} and is short for its source` }];
     }
+    // A weaker sign (an ending real translations have now and then) with a clear shortfall.
+    const weak = unfinished ?? weakUnfinishedEnding(source, context.target, context.targetLang);
+    if (weak !== undefined && below(config.truncation.k)) {
+      return [{ rule: "truncated", field: context.path, detail: `${weak} and is much shorter than usual for its source` }];
+    }
     if (source.length < config.truncation.min_source_chars) return [];
     // Clearly short for this language pair, and stops mid-sentence: where the source ends a
     // sentence, or where it has no final mark (a UI label, a list item: its ending says nothing
     // about the target's). A target with all the lines of a multi-line unmarked source (a terse
     // list of answers) has its whole layout, which a cut one loses. Sources shorter than those the
     // bounds are learned from vary more in length ratio: they need a larger shortfall (k_short).
+    if (endsCleanly(context.target)) return [];
+    // Short for its source and carrying at most half of what the source says that a translation
+    // keeps (its numbers and names, the words the file's pairs show translated): the missing part
+    // was cut. A second signal, so a smaller shortfall (k_coverage) suffices even for short sources.
+    const coverage = context.alignment?.sourceCoverage(source, context.target);
+    if (coverage !== undefined && coverage.evidence >= 3 && coverage.found <= config.truncation.max_source_coverage * coverage.evidence && below(config.truncation.k_coverage)) {
+      return [{ rule: "truncated", field: context.path, detail: `carries ${coverage.found} of the ${coverage.evidence} numbers, names and known words of its source and is short for it` }];
+    }
     const k = source.length < config.length_ratio.min_source_chars ? config.truncation.k_short : config.truncation.k;
-    if (!below(k) || endsCleanly(context.target)) return [];
+    if (!below(k)) return [];
     const lines = (text: string) => text.split("\n").filter((line) => line.trim() !== "").length;
     if (!endsCleanly(source) && lines(source) >= 2 && lines(context.target) >= lines(source)) return [];
     return [{ rule: "truncated", field: context.path, detail: endsCleanly(source) ? "ends mid-sentence and is short for its source" : "much shorter than usual for its source" }];

@@ -66,3 +66,35 @@ export function unfinishedEnding(source: string, target: string, targetLang: str
   if (last !== undefined && DANGLING[lang]?.includes(last)) return `ends on "${last}", which cannot end a sentence`;
   return undefined;
 }
+
+/**
+ * Japanese endings that a clause seldom stops on but a label may: the topic particle は, と ("and",
+ * quotative), the genitive の, the attributive な of a na-adjective (認識可能な), も, へ, after a
+ * kanji, katakana or Latin word; and the adnominals この/その/あの/どの, which need their noun.
+ */
+const JA_WEAK = /(?<=[^\p{Script=Hiragana}])(?:は|と|の|な|も|へ)$|(?:この|その|あの|どの)$/u;
+/** Hindi postpositions, which close a noun phrase that a verb or a head noun should follow. */
+const HI_POSTPOSITIONS = ["को", "का", "के", "की", "से", "में", "पर", "तक", "हेतु", "लिए", "लिये", "द्वारा"];
+
+/**
+ * A weaker sign of a cut: an ending that real translations have now and then (a Hindi label
+ * "…, सेकेंड में", "in seconds"), so it counts only together with a clear shortfall in length.
+ */
+export function weakUnfinishedEnding(source: string, target: string, targetLang: string): string | undefined {
+  const end = target.trimEnd();
+  const sourceEnd = source.trimEnd();
+  if (/[:;：；]$/u.test(end) && !/[:;：；]$/u.test(sourceEnd)) return "ends on a colon the source does not end with";
+  const lang = targetLang.toLowerCase().split(/[-_]/)[0]!;
+  if (lang === "ja") {
+    const match = JA_WEAK.exec(end);
+    return match === null ? undefined : `ends on ${match[0]}, which a sentence seldom ends on`;
+  }
+  if (lang === "hi") {
+    const last = /(\p{L}[\p{L}\p{M}]*)$/u.exec(end)?.[1];
+    if (last === undefined) return undefined;
+    if (HI_POSTPOSITIONS.includes(last)) return `ends on the postposition "${last}"`;
+    // An oblique infinitive ("बताने", "of telling") needs the postposition or noun after it.
+    if ([...last].length >= 3 && last.endsWith("ने")) return `ends on the oblique infinitive "${last}"`;
+  }
+  return undefined;
+}

@@ -63,8 +63,9 @@ export function alignmentTokens(text: string): string[] {
 
 /**
  * Numbers, names and identifiers of a text, which translations keep as they are: words with a
- * digit, a capital after the first letter of a sentence ("PCRE", "GTK"), a dot or underscore
- * inside ("index.theme"), or a capital not at the start of a sentence ("the XDG sound theme").
+ * digit, a capital after their first letter ("PCRE", "GTK"), a dot or underscore inside
+ * ("index.theme"), a capital not at the start of a sentence ("the XDG sound theme"), or an opening
+ * parenthesis right after them (a function: "seek()").
  */
 export function namesOf(text: string): string {
   const names: string[] = [];
@@ -72,7 +73,8 @@ export function namesOf(text: string): string {
     const word = match[0];
     const before = text.slice(0, match.index).trimEnd();
     const sentenceStart = before === "" || /[.!?:]$/u.test(before);
-    if (/\p{N}|[._]/u.test(word) || /^.\P{Lu}*\p{Lu}/u.test(word) || (!sentenceStart && /^\p{Lu}/u.test(word))) names.push(word);
+    const call = text[match.index + word.length] === "(";
+    if (call || /\p{N}|[._]/u.test(word) || /^.\P{Lu}*\p{Lu}/u.test(word) || (!sentenceStart && /^\p{Lu}/u.test(word))) names.push(word);
   }
   return names.join(" ");
 }

@@ -247,19 +247,22 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
       return [{ rule: "truncated", field: context.path, detail: `${weak} and is much shorter than usual for its source` }];
     }
     if (source.length < config.truncation.min_source_chars) return [];
+    // Short for its source and carrying at most half of what the source says that a translation
+    // keeps (its numbers and names, the words the file's pairs show translated): the missing part
+    // was cut. A second signal, so a smaller shortfall (k_coverage) suffices even for short sources.
+    // Found on at least three such tokens, or on two with none carried. A final number is no end
+    // of a sentence here ("परिवर्तित JPEG2000", cut from "… JPEG2000 has zero width or height").
+    const coverage = context.alignment?.sourceCoverage(source, context.target);
+    if (!endsCleanly(context.target.replace(/\p{N}+\s*$/u, "")) && coverage !== undefined && (coverage.evidence >= 3 || coverage.found === 0) &&
+      coverage.found <= config.truncation.max_source_coverage * coverage.evidence && below(config.truncation.k_coverage)) {
+      return [{ rule: "truncated", field: context.path, detail: `carries ${coverage.found} of the ${coverage.evidence} numbers, names and known words of its source and is short for it` }];
+    }
+    if (endsCleanly(context.target)) return [];
     // Clearly short for this language pair, and stops mid-sentence: where the source ends a
     // sentence, or where it has no final mark (a UI label, a list item: its ending says nothing
     // about the target's). A target with all the lines of a multi-line unmarked source (a terse
     // list of answers) has its whole layout, which a cut one loses. Sources shorter than those the
     // bounds are learned from vary more in length ratio: they need a larger shortfall (k_short).
-    if (endsCleanly(context.target)) return [];
-    // Short for its source and carrying at most half of what the source says that a translation
-    // keeps (its numbers and names, the words the file's pairs show translated): the missing part
-    // was cut. A second signal, so a smaller shortfall (k_coverage) suffices even for short sources.
-    const coverage = context.alignment?.sourceCoverage(source, context.target);
-    if (coverage !== undefined && coverage.evidence >= 3 && coverage.found <= config.truncation.max_source_coverage * coverage.evidence && below(config.truncation.k_coverage)) {
-      return [{ rule: "truncated", field: context.path, detail: `carries ${coverage.found} of the ${coverage.evidence} numbers, names and known words of its source and is short for it` }];
-    }
     const k = source.length < config.length_ratio.min_source_chars ? config.truncation.k_short : config.truncation.k;
     if (!below(k)) return [];
     const lines = (text: string) => text.split("\n").filter((line) => line.trim() !== "").length;

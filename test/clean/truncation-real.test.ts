@@ -9,9 +9,10 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { loadCleanConfig } from "../../src/clean/config.ts";
+import { learnAlignment, namesOf } from "../../src/clean/alignment.ts";
 import { learnBounds, logRatio } from "../../src/clean/length-ratio.ts";
 import { RULE_FUNCTIONS, type FieldContext } from "../../src/clean/rules.ts";
-import { unclosed, unfinishedEnding } from "../../src/clean/unfinished.ts";
+import { unclosed, unfinishedEnding, weakUnfinishedEnding } from "../../src/clean/unfinished.ts";
 
 const lines = (path: string) =>
   readFileSync(fileURLToPath(new URL(`../fixtures/${path}`, import.meta.url)), "utf8")
@@ -19,19 +20,22 @@ const lines = (path: string) =>
     .split("\n")
     .map((line) => JSON.parse(line) as Record<string, string>);
 const heldout = lines("clean/gettext-heldout.jsonl").map((row) => ({ lang: row["lang"]!, source: row["en"]!, target: row["target"]! }));
+const gtkProperties = lines("clean/gettext-test.jsonl");
 const finnish = lines("translate/oasst1-fi-aligned.jsonl").map((row) => ({ lang: "fi", source: row["text_en"]!, target: row["text"]! }));
 const config = loadCleanConfig();
 
-/** Runs the rule over one language's pairs with bounds learned from them, as `kielo clean` does for a file. */
+/** Runs the rule over one language's pairs with bounds and word counterparts learned from them, as `kielo clean` does for a file. */
 function truncatedRule(pairs: readonly { lang: string; source: string; target: string }[]) {
   const learned = pairs.filter((pair) => pair.source.length >= config.length_ratio.min_source_chars);
   const ratios = (list: typeof learned) => list.map((pair) => logRatio(pair.source, pair.target));
   const all = learnBounds("en-x", ratios(learned), config.length_ratio);
   // Short sources get bounds learned from the short ones alone, as clean.ts does.
   const short = learnBounds("en-x short", ratios(learned.filter((pair) => pair.source.length < config.length_ratio.short_chars)), config.length_ratio);
+  const alignment = learnAlignment("en-x", pairs, config.misaligned);
+  assert.ok(alignment !== undefined);
   return (source: string, target: string, lang: string) => {
     const bounds = source.length < config.length_ratio.short_chars && short.source === "learned" ? short : all;
-    const context: FieldContext = { path: "text", target, source, targetLang: lang, sourceLang: "en", bounds, alignment: undefined, translatorIssues: [], scaffolding: [] };
+    const context: FieldContext = { path: "text", target, source, targetLang: lang, sourceLang: "en", bounds, alignment, translatorIssues: [], scaffolding: [] };
     return RULE_FUNCTIONS.truncated(context, config).length > 0;
   };
 }
@@ -72,7 +76,60 @@ test("real translations are kept; the same translations stopped short are found"
     }
     const { long, short } = bands;
     t.diagnostic(`${lang}: ${flagged.length}/${pairs.length} good flagged; cut at half caught ${long.caught}/${long.cuts} (long sources), ${short.caught}/${short.cuts} (short)`);
-    assert.ok(long.cuts >= 35 && long.caught / long.cuts >= 0.8, `${lang}: ${long.caught}/${long.cuts} cut at half caught`);
-    assert.ok(short.cuts >= 25 && short.caught / short.cuts >= 0.4, `${lang}: ${short.caught}/${short.cuts} short ones cut at half caught`);
+    assert.ok(long.cuts >= 35 && long.caught / long.cuts >= 0.9, `${lang}: ${long.caught}/${long.cuts} cut at half caught`);
+    assert.ok(short.cuts >= 25 && short.caught / short.cuts >= 0.75, `${lang}: ${short.caught}/${short.cuts} short ones cut at half caught`);
+  }
+});
+
+test("weaker cut-off endings: Japanese particles and adnominals, Hindi postpositions and oblique infinitives", () => {
+  assert.match(weakUnfinishedEnding("PCRE library is compiled without UTF8 support", "お使いの PCRE ライブラリは", "ja")!, /は/);
+  assert.match(weakUnfinishedEnding("PNM file is not in a recognized PNM subformat", "PNM ファイルが認識可能な", "ja")!, /な/);
+  assert.match(weakUnfinishedEnding("Do not install this package", "この", "ja")!, /この/);
+  assert.equal(weakUnfinishedEnding("Connection timeout", "接続タイムアウト", "ja"), undefined);
+  assert.match(weakUnfinishedEnding("Cannot allocate memory for TGA context struct", "TGA संदर्भित संरचना हेतु", "hi")!, /हेतु/);
+  assert.match(weakUnfinishedEnding("Is used to notify that the value has changed", "मान बदल चुका है यह बताने", "hi")!, /बताने/);
+  assert.equal(weakUnfinishedEnding("Could not load the image", "छवि लोड नहीं कर सका", "hi"), undefined);
+  assert.match(weakUnfinishedEnding("Failed to load image '%s': reason not known", "画像 '%s' の読み込みに失敗しました:", "ja")!, /colon/);
+  // On real Japanese and Hindi UI translations none of the benchmark uses (apt … wget, gtk20-properties,
+  // shared-mime-info, software-properties, gtk30-properties): rare on the good ones, frequent on the
+  // same cut at half. Rare is not never ("…, पिक्सल में", "in pixels"): the rule wants a shortfall too.
+  for (const lang of ["ja", "hi"]) {
+    const pairs = [
+      ...heldout.filter((pair) => pair.lang === lang),
+      ...gtkProperties.filter((row) => row[lang] !== undefined).map((row) => ({ lang, source: row["en"]!, target: row[lang]! })),
+    ];
+    const good = pairs.filter((pair) => weakUnfinishedEnding(pair.source, pair.target, lang) !== undefined).length;
+    const cut = pairs.filter((pair) => {
+      const half = Math.floor(pair.target.length / 2);
+      const space = pair.target.lastIndexOf(" ", half);
+      return weakUnfinishedEnding(pair.source, pair.target.slice(0, lang === "ja" || space < half / 2 ? half : space), lang) !== undefined;
+    }).length;
+    assert.ok(good <= 0.03 * pairs.length && cut >= 4 * Math.max(1, good), `${lang}: ${good}/${pairs.length} good, ${cut} cut`);
+  }
+});
+
+test("source coverage: what a translation keeps of its source, learned from the file's pairs", (t) => {
+  assert.equal(namesOf("Failed to skip the next %d byte with seek() in index.theme of the XDG theme"), "seek index.theme XDG");
+  // "Mixed" starts a sentence: a capital there says nothing.
+  assert.equal(namesOf("PCRE library is compiled without UTF8 support. Mixed GtkPackType"), "PCRE UTF8 GtkPackType");
+  for (const lang of ["ja", "hi", "fi"]) {
+    const pairs = heldout.filter((pair) => pair.lang === lang);
+    const model = learnAlignment("en-x", pairs, config.misaligned)!;
+    const shares = { good: [] as number[], cut: [] as number[] };
+    for (const pair of pairs) {
+      const half = Math.floor(pair.target.length / 2);
+      const space = pair.target.lastIndexOf(" ", half);
+      const cut = pair.target.slice(0, lang === "ja" || space < half / 2 ? half : space);
+      const good = model.sourceCoverage(pair.source, pair.target);
+      const short = model.sourceCoverage(pair.source, cut);
+      if (good === undefined || short === undefined || good.evidence < 3) continue;
+      shares.good.push(good.found / good.evidence);
+      shares.cut.push(short.found / short.evidence);
+    }
+    const low = (values: number[]) => values.filter((share) => share <= config.truncation.max_source_coverage).length / values.length;
+    // A signal to combine with a shortfall in length, not one to judge on alone: few good
+    // translations carry half or less (free Hindi UI translations some), many cut ones do.
+    t.diagnostic(`${lang}: ${shares.good.length} pairs, carrying at most half: good ${low(shares.good).toFixed(2)}, cut at half ${low(shares.cut).toFixed(2)}`);
+    assert.ok(shares.good.length >= 30 && low(shares.good) <= 0.2 && low(shares.cut) >= 3 * low(shares.good) + 0.2, `${lang}: ${shares.good.length} pairs, good ${low(shares.good)}, cut ${low(shares.cut)}`);
   }
 });

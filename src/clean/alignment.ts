@@ -63,18 +63,17 @@ export function alignmentTokens(text: string): string[] {
 
 /**
  * Numbers, names and identifiers of a text, which translations keep as they are: words with a
- * digit, a capital after their first letter ("PCRE", "GTK"), a dot or underscore inside
- * ("index.theme"), a capital not at the start of a sentence ("the XDG sound theme"), or an opening
- * parenthesis right after them (a function: "seek()").
+ * digit, a capital after their first letter ("PCRE", "GtkPackType"), a dot or underscore inside
+ * ("index.theme"), or an opening parenthesis right after them (a function: "seek()"). Not any
+ * capitalised word: English capitalises list items and titles ("… or not: Alligator, Grass, Tree")
+ * that a translation translates.
  */
 export function namesOf(text: string): string {
   const names: string[] = [];
   for (const match of text.matchAll(/[\p{L}\p{M}\p{N}]+(?:[._][\p{L}\p{M}\p{N}]+)*/gu)) {
     const word = match[0];
-    const before = text.slice(0, match.index).trimEnd();
-    const sentenceStart = before === "" || /[.!?:]$/u.test(before);
     const call = text[match.index + word.length] === "(";
-    if (call || /\p{N}|[._]/u.test(word) || /^.\P{Lu}*\p{Lu}/u.test(word) || (!sentenceStart && /^\p{Lu}/u.test(word))) names.push(word);
+    if (call || /\p{N}|[._]/u.test(word) || /^.\P{Lu}*\p{Lu}/u.test(word)) names.push(word);
   }
   return names.join(" ");
 }

@@ -1,7 +1,7 @@
-"""`python -m kielo_engine run JOB_DIR | generate … | merge … | score … | import-gguf … | check | --version`.
+"""`python -m kielo_engine run JOB_DIR | generate … | merge … | score … | heldout … | import-gguf … | check | --version`.
 
-`run` trains a job folder (docs/formats.md §3), `generate`, `merge`, `score` and `import-gguf`
-belong to generate.py, merge.py, score.py and gguf_import.py (each parses its own arguments),
+`run` trains a job folder (docs/formats.md §3), `generate`, `merge`, `score`, `heldout` and `import-gguf`
+belong to generate.py, merge.py, score.py, heldout.py and gguf_import.py (each parses its own arguments),
 `check` prints what `kielo doctor` needs to know about this Python as one JSON object.
 """
 
@@ -25,6 +25,7 @@ commands:
   generate …       continue token sequences (see `generate --help`)
   merge …          merge a LoRA adapter into full weights (see `merge --help`)
   score …          classify or embed token sequences (see `score --help`)
+  heldout …        held-out loss of a model (and adapter) on compiled SFT data (see `heldout --help`)
   import-gguf …    import a GGUF model file as a Hugging Face folder (see `import-gguf --help`;
                    needs the `gguf` package)
   check            print torch / CUDA / GPU facts as JSON (used by `kielo doctor`)
@@ -98,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
         from .score import main as score_main
 
         return int(score_main(rest) or 0)
+    if command == "heldout":
+        from .heldout import main as heldout_main
+
+        return int(heldout_main(rest) or 0)
     if command == "import-gguf":
         from .gguf_import import main as import_main
 

@@ -11,7 +11,7 @@ import { mixName, sftModels } from "./load.ts";
 import type { MetricName, Source, Study, TranslatedSource } from "./schema.ts";
 import { translateSteps, type DataFile } from "./translate-steps.ts";
 
-export type StepKind = "convert" | "translate" | "clean" | "pairs-answers" | "pairs" | "mix" | "sft" | "select" | "dpo" | "generate" | "eval-ifeval" | "eval-text";
+export type StepKind = "convert" | "translate" | "clean" | "pairs-answers" | "pairs" | "mix" | "sft" | "select" | "dpo" | "generate" | "eval-ifeval" | "eval-text" | "eval-loss";
 
 export interface PlanStep {
   id: string;
@@ -53,7 +53,7 @@ export interface Plan {
   workDir: string;
   steps: PlanStep[];
   models: ModelInfo[];
-  /** Eval columns in report order (ifeval-<lang>…, share). */
+  /** Eval columns in report order (ifeval-<lang>…, share, heldout). */
   evalColumns: string[];
 }
 
@@ -145,8 +145,19 @@ export async function buildPlan(loaded: LoadedStudy, workDirOverride?: string): 
   const evalColumns: string[] = [];
   for (const lang of Object.keys(study.eval.ifeval)) evalColumns.push(`ifeval-${lang}`);
   if (study.eval.share) evalColumns.push("share");
+  if (study.eval.heldout) evalColumns.push("heldout");
   const evaluate = (model: ModelInfo) => {
     const deps = model.trainStep ? [model.trainStep] : [];
+    if (study.eval.heldout) {
+      // Every model on the same tokens: the replies of the held-out records (policy assistant),
+      // rendered and cut as the SFT recipe does, whatever policy a variant trained with.
+      const evalId = `eval/${model.id}/heldout`;
+      add({ id: evalId, kind: "eval-loss", model: model.id, column: "heldout", deps, inputs: [study.eval.heldout, ...(model.trainStep ? [] : [model.modelDir])], gpus: study.resources.gpus.generate, label: label(evalId), args: [
+        "eval", "loss", "--model", model.modelDir, ...(model.adapterDir ? ["--adapter", model.adapterDir] : []), "--data", study.eval.heldout,
+        "--policy", "assistant", "--max-length", String(sftRecipe.data.max_length), ...(sftRecipe.data.template ? ["--template", sftRecipe.data.template] : []),
+        ...(study.resources.device ? ["--device", study.resources.device] : []), "--json", join(dirOf(evalId), "loss.json"), "--label", label(evalId), "--quiet",
+      ] });
+    }
     for (const [lang, prompts] of Object.entries(study.eval.ifeval)) {
       const genId = `gen/${model.id}/ifeval-${lang}`;
       const answers = join(dirOf(genId), "answers.jsonl");
@@ -167,7 +178,7 @@ export async function buildPlan(loaded: LoadedStudy, workDirOverride?: string): 
     }
   };
 
-  // SFT: each variant on each of its mixes; held-out target-language loss as the run's eval loss.
+  // SFT: each variant on each of its mixes; the held-out records are also the run's eval set (its curve).
   const addModel = (model: ModelInfo) => {
     models.push(model);
     evaluate(model);
@@ -236,7 +247,7 @@ export function metricStep(study: Study, model: ModelInfo, metric: MetricName): 
     case "share":
       return `eval/${model.id}/text`;
     case "heldout-loss":
-      return model.trainStep!;
+      return `eval/${model.id}/heldout`;
   }
 }
 

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { csvValues, doneSteps, finish, gridStudy, kielo, start, tempDir, writeStudy } from "./helpers.ts";
 
-const STEPS = 16; // convert, 2 mixes, 2 SFT, 2 × (gen, eval), select, 2 DPO, 2 × (gen, eval)
+const STEPS = 20; // convert, 2 mixes, 2 SFT, 2 × (gen, eval, held-out loss), select, 2 DPO, 2 × (gen, eval, held-out loss)
 
 async function runGrid(dir: string, file: string) {
   const env = { KIELO_DB: join(dir, "kielo.db") };
@@ -54,6 +54,7 @@ test("a 2 × 2 grid runs end to end; killed and re-run it gives the same report;
   }
   const md = readFileSync(join(reportA, "report.md"), "utf8");
   assert.doesNotMatch(md, /not done/);
+  assert.doesNotMatch(md, /\| n\/a/, "every model, DPO too, has its held-out loss");
   assert.match(md, /\| sft-en-fi-50pct-default \| 0\.5 \| 0\.\d+ \(\[run \d+\]\(#run-\d+\)\) \| \d\.\d+ \(\[run \d+\]/);
   const html = readFileSync(join(reportA, "report.html"), "utf8");
   assert.match(html, /<svg[^>]*>.*<rect/s);
@@ -71,14 +72,14 @@ test("a 2 × 2 grid runs end to end; killed and re-run it gives the same report;
   const reportB = await report(b, fileB);
   for (const name of ["mixes.csv", "sft.csv", "dpo.csv"]) assert.deepEqual(csvValues(reportB, name), csvValues(reportA, name), name);
 
-  // β 0.1 → 0.2 in A: exactly that DPO run and its generation and evaluation run again.
+  // β 0.1 → 0.2 in A: exactly that DPO run and its generation and evaluations run again.
   const doneA = doneSteps(join(a, "work"));
   const plan = await kielo(["study", "plan", writeStudy(a, gridStudy([0.05, 0.2])), "--work-dir", join(a, "work")], { cwd: a, env: { KIELO_DB: join(a, "kielo.db") } });
   assert.match(plan.stdout, /· train\/dpo-en-b0\.2 \w+ waiting/);
   assert.match(plan.stdout, /✓ train\/dpo-en-b0\.05 \w+ done/);
   const changed = await runGrid(a, fileA);
-  assert.match(changed.stdout, new RegExp(`3 steps run, ${STEPS - 3} already done`));
+  assert.match(changed.stdout, new RegExp(`4 steps run, ${STEPS - 4} already done`));
   const doneA2 = doneSteps(join(a, "work"));
   const rerunIds = [...doneA2].filter(([id, at]) => doneA.get(id) !== at).map(([id]) => id).sort();
-  assert.deepEqual(rerunIds, ["eval/dpo-en-b0.2/ifeval-en", "gen/dpo-en-b0.2/ifeval-en", "train/dpo-en-b0.2"]);
+  assert.deepEqual(rerunIds, ["eval/dpo-en-b0.2/heldout", "eval/dpo-en-b0.2/ifeval-en", "gen/dpo-en-b0.2/ifeval-en", "train/dpo-en-b0.2"]);
 });

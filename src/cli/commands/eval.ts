@@ -1,5 +1,6 @@
 /** `kielo eval …`: evaluate model responses. `eval ifeval` scores IFEval strict and loose. */
 import { Command, Option } from "commander";
+import { registerEvalLoss } from "./eval-loss.ts";
 import { registerEvalText } from "./eval-text.ts";
 import { openStore, defaultStorePath } from "../../store/db.ts";
 import { writeFileAtomic } from "../../util/atomic.ts";
@@ -24,8 +25,9 @@ interface IfevalCliOptions {
 }
 
 export function registerEval(program: Command): void {
-  const evalCommand = program.command("eval").description("evaluate model responses (IFEval strict and loose, response language, text metrics)");
+  const evalCommand = program.command("eval").description("evaluate models and their responses (IFEval strict and loose, response language, text metrics, held-out loss)");
   registerEvalText(evalCommand);
+  registerEvalLoss(evalCommand);
   evalCommand
     .command("ifeval")
     .description(

@@ -54,7 +54,7 @@ export function collect(db: Store, plan: Plan, hashes: Map<string, string>): Rep
   const cellsOf = (m: ModelInfo): ReportCell[] => [
     ...langs.map((l) => cell(`eval/${m.id}/ifeval-${l}`, ifevalStrict)),
     ...(plan.study.eval.share ? [cell(`eval/${m.id}/text`, targetShare)] : []),
-    ...(plan.study.eval.heldout ? [m.kind === "sft" ? cell(m.trainStep!, evalLoss) : { state: "n/a" as const }] : []),
+    ...(plan.study.eval.heldout ? [cell(`eval/${m.id}/heldout`, evalLoss)] : []),
   ];
   const base = plan.models.filter((m) => m.kind === "base");
   const sft = plan.models.filter((m) => m.kind === "sft");

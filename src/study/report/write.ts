@@ -76,7 +76,7 @@ function intro(plan: Plan, data: ReportData): string[] {
   const s = plan.study;
   return [
     `Base model \`${s.model}\`; target language **${s.target}**. Numbers are from kielo.db; each links to the run that produced it.`,
-    "IFEval columns: strict instruction-level accuracy. Share: answers detected as the target language (langdetect). Held-out loss: the SFT run's evaluation loss on the held-out records.",
+    "IFEval columns: strict instruction-level accuracy. Share: answers detected as the target language (langdetect). Held-out loss: `kielo eval loss` of each model on the held-out records (mean negative log-likelihood of their replies, rendered as the SFT recipe renders them).",
     ...(data.choice ? [`DPO started from **${data.choice.chosen}** (best by ${data.choice.metric}).`] : []),
   ];
 }

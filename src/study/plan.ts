@@ -209,10 +209,13 @@ export async function buildPlan(loaded: LoadedStudy, workDirOverride?: string): 
     const candidates = models.filter((m) => m.kind === "sft" && ("sft" in from ? `${m.mix}/${m.variant}` === from.sft : true));
     const selectId = "select/dpo-init";
     const selectDir = dirOf(selectId);
-    const metric: MetricName = "best" in from ? from.best : "heldout-loss";
-    add({ id: selectId, kind: "select", deps: candidates.map((m) => metricStep(study, m, metric)), inputs: [], gpus: 0, args: [
+    // A named SFT model needs no metric (the study may evaluate nothing): select only links it,
+    // once it is trained.
+    const metric: MetricName | "named" = "best" in from ? from.best : "named";
+    const rankedBy = (m: ModelInfo) => (metric === "named" ? m.trainStep! : metricStep(study, m, metric));
+    add({ id: selectId, kind: "select", deps: candidates.map(rankedBy), inputs: [], gpus: 0, args: [
       "study", "select", "--metric", metric, "--out", selectDir,
-      ...candidates.flatMap((m) => ["--candidate", `${m.id}=${m.adapterDir ?? m.modelDir}=${dirOf(metricStep(study, m, metric))}`]),
+      ...candidates.flatMap((m) => ["--candidate", `${m.id}=${m.adapterDir ?? m.modelDir}=${dirOf(rankedBy(m))}`]),
     ] });
     const chosen = join(selectDir, "model");
     for (const [choice, langs] of Object.entries(dpo.data)) {

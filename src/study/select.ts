@@ -25,7 +25,12 @@ export function parseCandidate(text: string): Candidate {
 }
 
 export async function selectModel(metric: string, candidates: Candidate[], out: string): Promise<Candidate> {
-  if (!(METRICS as readonly string[]).includes(metric)) throw new KieloError(`--metric ${metric}: one of ${METRICS.join(", ")}`);
+  if (metric === "named") {
+    // The study named the model (dpo.from.sft): nothing to rank, only the link to write.
+    if (candidates.length !== 1) throw new KieloError(`--metric named takes exactly one --candidate, got ${candidates.length}`);
+    return linkChoice(out, candidates[0]!, { metric, chosen: candidates[0]!.id, model: candidates[0]!.modelDir, candidates: [{ id: candidates[0]!.id, value: null, run_id: null }] });
+  }
+  if (!(METRICS as readonly string[]).includes(metric)) throw new KieloError(`--metric ${metric}: one of named, ${METRICS.join(", ")}`);
   const name = metric as MetricName;
   const db = openStore();
   const scored = candidates.map((c) => ({ c, cell: cellOf(db, c.metricDir, undefined, pickerFor(name)) }));
@@ -35,11 +40,16 @@ export async function selectModel(metric: string, candidates: Candidate[], out: 
   const sign = lowerIsBetter(name) ? 1 : -1;
   // Ties go to the earlier candidate (the study file's order), so the choice repeats.
   const best = usable.reduce((a, b) => (sign * b.cell!.value! < sign * a.cell!.value! ? b : a));
-  const link = join(out, "model");
-  rmSync(link, { force: true });
-  symlinkSync(best.c.modelDir, link);
   const choice = { metric, chosen: best.c.id, model: best.c.modelDir, candidates: scored.map((s) => ({ id: s.c.id, value: s.cell?.value ?? null, run_id: s.cell?.runId ?? null })) };
-  await writeFileAtomic(join(out, "choice.json"), `${JSON.stringify(choice, null, 2)}\n`);
+  await linkChoice(out, best.c, choice);
   process.stdout.write(`chose ${best.c.id} by ${metric} (${best.cell!.value})\n`);
   return best.c;
+}
+
+async function linkChoice(out: string, chosen: Candidate, choice: object): Promise<Candidate> {
+  const link = join(out, "model");
+  rmSync(link, { force: true });
+  symlinkSync(chosen.modelDir, link);
+  await writeFileAtomic(join(out, "choice.json"), `${JSON.stringify(choice, null, 2)}\n`);
+  return chosen;
 }

@@ -104,4 +104,6 @@ test("preference pairs translated from a records file: with clean: false the DPO
   assert.match(plan.stdout, /translate\/fi-preferences \w+ waiting\n/);
   assert.doesNotMatch(plan.stdout, /clean\/fi-preferences/);
   assert.match(plan.stdout, /train\/dpo-fi-b0\.1 \w+ waiting ← .*translate\/fi-preferences/);
+  // A named SFT model is chosen without any evaluation: select waits only on its training.
+  assert.match(plan.stdout, /select\/dpo-init \w+ waiting ← train\/sft-en-fi-50pct-default\n/);
 });

@@ -120,7 +120,7 @@ export function registerStudy(program: Command): void {
   study
     .command("select", { hidden: true })
     .description("choose the best model by a metric (a study step)")
-    .requiredOption("--metric <name>", "ifeval-en, ifeval-target, share or heldout-loss")
+    .requiredOption("--metric <name>", "ifeval-en, ifeval-target, share, heldout-loss, or named (one candidate)")
     .requiredOption("--candidate <id=model=stepdir>", "a candidate (repeatable)", collect, [])
     .requiredOption("--out <dir>", "the step folder: choice.json and a model link")
     .action(async (options: { metric: string; candidate: string[]; out: string }) => {

@@ -129,7 +129,9 @@ export function corrupt(kind: CorruptionKind, input: CorruptionInput, random: Ra
       const joiner = input.lang === "ja" ? "" : " ";
       if (fi.length >= 2 && en.length >= 2) {
         const split = 1 + random.int(Math.min(fi.length, en.length) - 1);
-        return [...fi.slice(0, split), ...en.slice(split)].join(joiner);
+        const tail = en.slice(split).join(" ");
+        // A tail of punctuation ("?)" split off by the sentence splitter) leaves nothing untranslated.
+        if ((tail.match(/\p{L}/gu)?.length ?? 0) >= 10) return [...fi.slice(0, split), ...en.slice(split)].join(joiner);
       }
       return source;
     }

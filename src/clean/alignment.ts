@@ -18,6 +18,9 @@
  * evidence tokens of which k are found is misaligned when chance explains it better than a good
  * translation by at least `min_log_odds` (binomial log-likelihood ratio): a long text needs a
  * clearly low coverage, a short one an all but empty one, so short texts are not flagged on noise.
+ * The same in the other direction (the source's evidence carried into the target, with its own
+ * two rates); the misaligned rule sums both log-likelihood ratios, and either alone decides when
+ * the other direction has too little evidence.
  *
  * Tokens: lowercase words cut to their first five letters (a crude stem that lets inflected Finnish
  * forms meet), numbers whole, and character bigrams in scripts written without spaces (CJK, Thai).
@@ -106,10 +109,13 @@ export interface AlignmentModel {
    * A target cut short loses what its missing part translated.
    */
   sourceCoverage(source: string, target: string): { evidence: number; found: number } | undefined;
-  /** Median share of the source's evidence that the file's own targets carry. */
+  /** Median share of the source's evidence that the file's own targets carry, and (mean) that another target of similar length carries. */
   p_source: number;
-  /** log P(found | chance) − log P(found | good translation); misaligned above min_log_odds. */
+  p_source_chance: number;
+  /** log P(found | chance) − log P(found | good translation) of the target's coverage; misaligned above min_log_odds. */
   logOdds(coverage: { evidence: number; found: number }): number;
+  /** The same for the source's coverage by the target. */
+  logOddsSource(coverage: { evidence: number; found: number }): number;
 }
 
 function documentFrequency(documents: readonly string[][]): Map<string, number> {
@@ -249,19 +255,30 @@ export function learnAlignment(
   const own = defined(texts.map((text) => share(coverage(text.source, text.target))));
   // Chance: each source against the target of its neighbour in source length (a swap that passes length checks).
   const bySourceLength = texts.map((text, index) => ({ index, length: text.source.length })).sort((a, b) => a.length - b.length);
-  const chance = defined(
-    bySourceLength.map((entry, rank) => {
-      const other = bySourceLength[rank + 1 < bySourceLength.length ? rank + 1 : rank - 1];
-      return other === undefined ? undefined : share(coverage(texts[entry.index]!.source, texts[other.index]!.target));
-    }),
-  ).sort((a, b) => a - b);
+  const neighbours = bySourceLength.flatMap((entry, rank) => {
+    const other = bySourceLength[rank + 1 < bySourceLength.length ? rank + 1 : rank - 1];
+    return other === undefined ? [] : [{ source: texts[entry.index]!.source, target: texts[other.index]!.target }];
+  });
+  const chanceCoverage = neighbours.map((swap) => coverage(swap.source, swap.target)).filter((value) => value !== undefined);
+  const chanceSourceCoverage = neighbours.map((swap) => sourceCoverage(swap.source, swap.target)).filter((value) => value !== undefined);
+  const chance = chanceCoverage.map((value) => value.found / value.evidence);
+  const chanceSource = chanceSourceCoverage.map((value) => value.found / value.evidence);
+  const mean = (values: number[], otherwise: number) => (values.length > 0 ? values.reduce((a, b) => a + b, 0) / values.length : otherwise);
   // Clamped so that a degenerate file (all perfect, or chance finding nothing) keeps both rates usable.
   // p_good at most 0.85: coverage varies more between texts than a binomial allows (a terse source,
   // a free translation), and a higher rate would make every miss look like evidence.
   const ownSource = defined(texts.map((text) => share(sourceCoverage(text.source, text.target))));
   const pSource = ownSource.length > 0 ? median(ownSource) : 0.8;
+  const pSourceGood = Math.min(0.85, Math.max(0.5, pSource));
+  const pSourceChance = Math.min(0.5, Math.max(0.02, mean(chanceSource, 0.1)));
   const pGood = Math.min(0.85, Math.max(0.5, own.length > 0 ? median(own) : 0.8));
-  const pChance = Math.min(0.5, Math.max(0.02, chance.length > 0 ? chance.reduce((a, b) => a + b, 0) / chance.length : 0.1));
+  const pChance = Math.min(0.5, Math.max(0.02, mean(chance, 0.1)));
+  // Binomial log-likelihood ratio of chance over a good translation; chance kept below good so
+  // that a file whose swaps cover as much as its own pairs flags nothing.
+  const binomialLogOdds = (good: number, chanceRate: number) => ({ evidence, found }: { evidence: number; found: number }) => {
+    const bad = Math.min(chanceRate, good - 0.05);
+    return found * Math.log(bad / good) + (evidence - found) * Math.log((1 - bad) / (1 - good));
+  };
   return {
     pair,
     pairs: texts.length,
@@ -271,7 +288,8 @@ export function learnAlignment(
     coverage,
     sourceCoverage,
     p_source: pSource,
-    logOdds: ({ evidence, found }) =>
-      found * Math.log(pChance / pGood) + (evidence - found) * Math.log((1 - pChance) / (1 - pGood)),
+    p_source_chance: pSourceChance,
+    logOdds: binomialLogOdds(pGood, pChance),
+    logOddsSource: binomialLogOdds(pSourceGood, pSourceChance),
   };
 }

@@ -99,7 +99,7 @@ export const CleanConfigSchema = z
     misaligned: z
       .object({
         /** Flag when chance explains a target's coverage better than a good translation by this log-likelihood ratio. */
-        min_log_odds: z.number().positive().default(3),
+        min_log_odds: z.number().positive().default(5),
         /** Target tokens with evidence (an anchor or a learned counterpart) needed for a verdict. */
         min_evidence: z.number().int().min(1).default(2),
         /** Fewer (source, target) fields than this for a language pair: nothing to learn from, no verdict. */
@@ -110,7 +110,7 @@ export const CleanConfigSchema = z
         max_groups: z.number().int().min(10).default(3000),
       })
       .strict()
-      .default({ min_log_odds: 3, min_evidence: 2, min_pairs: 50, min_dice: 0.5, max_groups: 3000 }),
+      .default({ min_log_odds: 5, min_evidence: 2, min_pairs: 50, min_dice: 0.5, max_groups: 3000 }),
     scaffolding: z
       .object({
         /** Extra strings that must not appear in a target unless they are in its source. */

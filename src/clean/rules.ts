@@ -3,7 +3,7 @@
  * when known) and returns findings. The record-level decision (drop the whole conversation or pair
  * if any field has a finding) is made in `clean.ts`.
  */
-import { LangDetectException, detect } from "../eval/langid/langdetect.ts";
+import { LangDetectException, detect, detectLangs } from "../eval/langid/langdetect.ts";
 import { protectedSpans } from "../text/protect.ts";
 import type { ScaffoldingMarker } from "../text/scaffolding.ts";
 import { fencedCodeBlocks } from "../text/fences.ts";
@@ -61,6 +61,32 @@ const SCAFFOLDING_PATTERNS: readonly RegExp[] = [
   /⟦\s*\d+\s*⟧/,
   /\b(?:here is the translation|here's the translation|tässä on käännös|tässä käännös)\b/i,
 ];
+
+/**
+ * A sentence that language-ID puts in another language than the source's with no doubt (German
+ * quoted in an English answer about German): kept as the source has it, not left untranslated.
+ * Read on the whole sentence, names included: its ordinary words alone are too few to tell.
+ */
+function quotedLanguage(sentence: string, sourceLang: string): boolean {
+  try {
+    const guesses = detectLangs(sentence);
+    return guesses[0] !== undefined && guesses[0].prob >= 0.9 && !guesses.some((guess) => guess.lang === sourceLang);
+  } catch (error) {
+    if (error instanceof LangDetectException) return false;
+    throw error;
+  }
+}
+
+/** Language-ID without doubt (≥ 0.9) for this language. */
+function isLanguage(text: string, lang: string): boolean {
+  try {
+    const top = detectLangs(text)[0];
+    return top !== undefined && top.lang === lang && top.prob >= 0.9;
+  } catch (error) {
+    if (error instanceof LangDetectException) return false;
+    throw error;
+  }
+}
 
 function safeDetect(text: string): string | null {
   try {
@@ -145,16 +171,30 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
     // A whole sentence of ordinary prose copied verbatim from the source is a partial translation
     // whatever its share (an English tail after a Finnish start); names and titles are not
     // ordinary lowercase words, so a kept title or list of brands does not count.
+    // A short one counts when it is a whole sentence of the source ("Why is this happening?" left
+    // after a translated start), not a phrase that may also stand in a translation.
+    // (Or the end of one: "eggs.How many eggs I have?" is one sentence to the splitter.)
+    const sourceSentences = sentencesOf(sourceProseText);
+    const endsSourceSentence = (sentence: string) =>
+      sourceSentences.some((whole) => whole === sentence || (whole.endsWith(sentence) && !/[\p{L}\p{N}]/u.test(whole.at(-sentence.length - 1)!)));
+    // The source's last sentence may end without a full stop, as chat messages do.
+    const sourceEnd = sourceSentences.at(-1);
     let copiedSentence: string | undefined;
-    for (const sentence of sentences) {
+    for (const [index, sentence] of sentences.entries()) {
       const letters = letterCount(sentence);
       total += letters;
-      if (lowercaseWords(sentence).length < 3) continue;
-      const copied = sourceProseText.includes(sentence) && words(sentence).length >= 4;
-      if (copied && lowercaseWords(sentence).length >= 4 && isProseSentence(sentence)) copiedSentence ??= sentence;
+      const endsLikeSentence = isProseSentence(sentence) || /^\([^()]*\)$/.test(sentence) ||
+        (index === sentences.length - 1 && sentence === sourceEnd && !/--|[_/\\=<>{}]/u.test(sentence) && !looksLikeList(sentence) &&
+          lowercaseWords(sentence).length >= 4 && isLanguage(sentence, context.sourceLang));
+      const wholeCopy = words(sentence).length >= 3 && lowercaseWords(sentence).length >= 2 && endsLikeSentence && endsSourceSentence(sentence);
       // Language-ID on the ordinary (lowercase) words only: a Finnish sentence full of English
       // titles and names ("… ovat Old School, Blades of Glory …") is still Finnish.
       const ordinary = lowercaseWords(sentence).join(" ");
+      const quoted = () => quotedLanguage(sentence, context.sourceLang!);
+      if (wholeCopy && !quoted()) copiedSentence ??= sentence;
+      if (lowercaseWords(sentence).length < 3) continue;
+      const copied = sourceProseText.includes(sentence) && words(sentence).length >= 4;
+      if (copied && lowercaseWords(sentence).length >= 4 && endsLikeSentence && !quoted()) copiedSentence ??= sentence;
       const inSource = !copied && letterCount(ordinary) >= config.untranslated.sentence_min_letters && safeDetect(ordinary) === context.sourceLang;
       if (copied || inSource) left += letters;
     }
@@ -284,17 +324,23 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
   misaligned(context, config) {
     const { source, alignment } = context;
     if (source === undefined || alignment === undefined || context.target.trim() === "") return [];
+    // Both directions: the target's evidence found in the source, and the source's found in the
+    // target; either alone gives a verdict (a target of kept names and numbers, a source of them).
     const coverage = alignment.coverage(source, context.target);
-    if (coverage === undefined) return [];
-    const odds = alignment.logOdds(coverage);
+    const carried = alignment.sourceCoverage(source, context.target);
+    if (coverage === undefined && carried === undefined) return [];
+    const odds = (coverage === undefined ? 0 : alignment.logOdds(coverage)) + (carried === undefined ? 0 : alignment.logOddsSource(carried));
     if (odds < config.misaligned.min_log_odds) return [];
+    const pct = (value: number) => `${Math.round(100 * value)}%`;
+    const parts = [
+      ...(coverage === undefined ? [] : [`${coverage.found} of ${coverage.evidence} target anchors and learned word counterparts found in the source (good translations ${pct(alignment.p_good)}, another text ${pct(alignment.p_chance)})`]),
+      ...(carried === undefined ? [] : [`${carried.found} of ${carried.evidence} of the source's carried in the target (good ${pct(alignment.p_source)}, another text ${pct(alignment.p_source_chance)})`]),
+    ];
     return [
       {
         rule: "misaligned",
         field: context.path,
-        detail:
-          `${coverage.found} of ${coverage.evidence} anchors and learned word counterparts found in the source ` +
-          `(good translations ${Math.round(100 * alignment.p_good)}%, another text ${Math.round(100 * alignment.p_chance)}% for ${alignment.pair}; log-odds ${odds.toFixed(1)})`,
+        detail: `${parts.join("; ")} for ${alignment.pair}; log-odds ${odds.toFixed(1)}`,
       },
     ];
   },

@@ -13,6 +13,8 @@ export function proseOnly(text: string): string {
   out = withoutCodeLines(out);
   // Code identifiers inside prose (snake_case, camelCase, dotted calls) are names, not language.
   out = out.replace(/[\w.]*_[\w.]+|\b[a-z]+[A-Z]\w*|\b\w+(?:\.\w+)+\(\)/g, " ");
+  // Markup tags inside a sentence (`<key name='%s'> shadows …`) are names, not language.
+  out = out.replace(/<\/?[A-Za-z][\w-]*(?:\s[^<>]*)?>/g, " ");
   const spans = protectedSpans(out);
   for (let i = spans.length - 1; i >= 0; i--) {
     const span = spans[i]!;
@@ -115,7 +117,10 @@ export function looksLikeList(text: string): boolean {
     .filter((item) => item !== "");
   if (items.length < 3) return false;
   const counts = items.map((item) => item.split(/\s+/).length).sort((a, b) => a - b);
-  return counts[counts.length >> 1]! < 3;
+  // No item holds most of the words: a sentence ending in a short enumeration
+  // ("Answer with one of: yes, no, maybe") is prose, not a list.
+  const total = counts.reduce((a, b) => a + b, 0);
+  return counts[counts.length >> 1]! < 3 && counts[counts.length - 1]! < 0.5 * total;
 }
 
 /** Sentences and lines of a text (for finding parts left untranslated). */

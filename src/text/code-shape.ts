@@ -21,16 +21,34 @@ const CODE_LINE: readonly RegExp[] = [
   /^\s*[\w$.:]+!?\(.*\)\s*;?\s*$/,
   /[;{}]\s*$/,
   /^\s*[}\])]+[;,]?\s*$/,
-  // Shell prompts, comment markers, markup tags, decorators, TeX commands.
-  /^\s*(?:\$ |>>>|#!|\/\/|\/\*|\*\/|<\/?[A-Za-z][\w-]*(?:\s[^>]*)?>|@[A-Za-z]\w*|\\[A-Za-z]+)/,
+  // Shell prompts, comment markers, decorators, TeX commands.
+  /^\s*(?:\$ |>>>|#!|\/\/|\/\*|\*\/|@[A-Za-z]\w*|\\[A-Za-z]+)/,
 ];
+
+/** A line that opens with a markup tag (`<div class="a">`, `<p>text</p>`). */
+const TAG_OPENED = /^\s*<\/?[A-Za-z][\w-]*(?:\s[^>]*)?\/?>/;
+const TAG = /<\/?[A-Za-z][\w-]*(?:\s[^>]*)?\/?>/g;
+
+/**
+ * Markup is code; a sentence that merely starts with a tag is not (a UI string
+ * "<schema id='%s'> is a list of…" and its translation): it runs on after its last tag
+ * with words of its own.
+ */
+function isMarkupLine(line: string): boolean {
+  if (!TAG_OPENED.test(line)) return false;
+  if (/>\s*$/.test(line)) return true;
+  const outside = line.replace(TAG, " ").match(/\p{L}{2,}/gu) ?? [];
+  return outside.length < 3;
+}
 
 /** A comment line of a scripting language (also a Markdown heading: only code between code lines counts). */
 const COMMENT = /^\s*(?:#|--|%|;)/;
 
 export function isCodeLine(line: string): boolean {
   if (line.trim() === "") return false;
-  return CODE_LINE.some((pattern) => pattern.test(line));
+  // HTML entities end in `;` without being code ("escape ampersand as &amp;").
+  const bare = line.replace(/&(?:#\d+|#x[0-9a-f]+|[a-z]+\d*);/gi, "&");
+  return isMarkupLine(line) || CODE_LINE.some((pattern) => pattern.test(bare));
 }
 
 /** For each line: whether it is code, by its own shape or as a comment/continuation between code lines. */

@@ -73,6 +73,13 @@ export function unfinishedEnding(source: string, target: string, targetLang: str
  * kanji, katakana or Latin word; and the adnominals この/その/あの/どの, which need their noun.
  */
 const JA_WEAK = /(?<=[^\p{Script=Hiragana}])(?:は|と|の|な|も|へ)$|(?:この|その|あの|どの)$/u;
+/**
+ * A case particle (を, に, へ, で, が after a non-hiragana word) followed only by a noun to the end:
+ * the predicate the particle points to is missing ("キーボードをウィンドウ", cut from "…ウィンドウへ
+ * 埋め込めるようにするかどうか"). UI labels do end that way now and then ("…バックアップを処理"), so it
+ * is a weaker sign; a tail inside brackets or after a comma is a clause of its own, not counted.
+ */
+const JA_NOUN_AFTER_PARTICLE = /(?<=[^\p{Script=Hiragana}])([をにへでが])[^\p{Script=Hiragana}()（）「」、。,.]+$/u;
 /** Hindi postpositions, which close a noun phrase that a verb or a head noun should follow. */
 const HI_POSTPOSITIONS = ["को", "का", "के", "की", "से", "में", "पर", "तक", "हेतु", "लिए", "लिये", "द्वारा"];
 
@@ -87,7 +94,9 @@ export function weakUnfinishedEnding(source: string, target: string, targetLang:
   const lang = targetLang.toLowerCase().split(/[-_]/)[0]!;
   if (lang === "ja") {
     const match = JA_WEAK.exec(end);
-    return match === null ? undefined : `ends on ${match[0]}, which a sentence seldom ends on`;
+    if (match !== null) return `ends on ${match[0]}, which a sentence seldom ends on`;
+    const particle = JA_NOUN_AFTER_PARTICLE.exec(end);
+    return particle === null ? undefined : `ends on a noun after the particle ${particle[1]}, with no predicate`;
   }
   if (lang === "hi") {
     const last = /(\p{L}[\p{L}\p{M}]*)$/u.exec(end)?.[1];

@@ -86,6 +86,9 @@ test("weaker cut-off endings: Japanese particles and adnominals, Hindi postposit
   assert.match(weakUnfinishedEnding("PNM file is not in a recognized PNM subformat", "PNM ファイルが認識可能な", "ja")!, /な/);
   assert.match(weakUnfinishedEnding("Do not install this package", "この", "ja")!, /この/);
   assert.equal(weakUnfinishedEnding("Connection timeout", "接続タイムアウト", "ja"), undefined);
+  // A noun after a case particle, with the predicate gone (gsettings-desktop-schemas, cut); a clause in brackets is not.
+  assert.match(weakUnfinishedEnding("Whether the keyboard can be embedded in a window", "キーボードをウィンドウ", "ja")!, /particle を/);
+  assert.equal(weakUnfinishedEnding("How much of the space the child uses (0.0 none, 1.0 all)", "子ウィジェットがどれくらい利用するか (0.0 でゼロ、1.0 で全部)", "ja"), undefined);
   assert.match(weakUnfinishedEnding("Cannot allocate memory for TGA context struct", "TGA संदर्भित संरचना हेतु", "hi")!, /हेतु/);
   assert.match(weakUnfinishedEnding("Is used to notify that the value has changed", "मान बदल चुका है यह बताने", "hi")!, /बताने/);
   assert.equal(weakUnfinishedEnding("Could not load the image", "छवि लोड नहीं कर सका", "hi"), undefined);

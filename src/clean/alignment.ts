@@ -109,8 +109,9 @@ export interface AlignmentModel {
    * A target cut short loses what its missing part translated.
    */
   sourceCoverage(source: string, target: string): { evidence: number; found: number } | undefined;
-  /** Median share of the source's evidence that the file's own targets carry, and (mean) that another target of similar length carries. */
+  /** Median share of the source's evidence that the file's own targets carry. */
   p_source: number;
+  /** Mean share of it that the target of another field of similar source length carries. */
   p_source_chance: number;
   /** log P(found | chance) − log P(found | good translation) of the target's coverage; misaligned above min_log_odds. */
   logOdds(coverage: { evidence: number; found: number }): number;

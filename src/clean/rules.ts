@@ -62,30 +62,30 @@ const SCAFFOLDING_PATTERNS: readonly RegExp[] = [
   /\b(?:here is the translation|here's the translation|tässä on käännös|tässä käännös)\b/i,
 ];
 
-/**
- * A sentence that language-ID puts in another language than the source's with no doubt (German
- * quoted in an English answer about German): kept as the source has it, not left untranslated.
- * Read on the whole sentence, names included: its ordinary words alone are too few to tell.
- */
-function quotedLanguage(sentence: string, sourceLang: string): boolean {
+/** Language-ID's guesses, most likely first; none for a text it cannot read. */
+function safeDetectLangs(text: string): { lang: string; prob: number }[] {
   try {
-    const guesses = detectLangs(sentence);
-    return guesses[0] !== undefined && guesses[0].prob >= 0.9 && !guesses.some((guess) => guess.lang === sourceLang);
+    return detectLangs(text);
   } catch (error) {
-    if (error instanceof LangDetectException) return false;
+    if (error instanceof LangDetectException) return [];
     throw error;
   }
 }
 
 /** Language-ID without doubt (≥ 0.9) for this language. */
 function isLanguage(text: string, lang: string): boolean {
-  try {
-    const top = detectLangs(text)[0];
-    return top !== undefined && top.lang === lang && top.prob >= 0.9;
-  } catch (error) {
-    if (error instanceof LangDetectException) return false;
-    throw error;
-  }
+  const top = safeDetectLangs(text)[0];
+  return top !== undefined && top.lang === lang && top.prob >= 0.9;
+}
+
+/**
+ * A sentence that language-ID puts in another language than the source's with no doubt (German
+ * quoted in an English answer about German): kept as the source has it, not left untranslated.
+ * Read on the whole sentence, names included: its ordinary words alone are too few to tell.
+ */
+function quotedLanguage(sentence: string, sourceLang: string): boolean {
+  const guesses = safeDetectLangs(sentence);
+  return guesses[0] !== undefined && guesses[0].prob >= 0.9 && !guesses.some((guess) => guess.lang === sourceLang);
 }
 
 function safeDetect(text: string): string | null {
@@ -183,18 +183,18 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
     for (const [index, sentence] of sentences.entries()) {
       const letters = letterCount(sentence);
       total += letters;
+      const lowercase = lowercaseWords(sentence);
       const endsLikeSentence = isProseSentence(sentence) || /^\([^()]*\)$/.test(sentence) ||
         (index === sentences.length - 1 && sentence === sourceEnd && !/--|[_/\\=<>{}]/u.test(sentence) && !looksLikeList(sentence) &&
-          lowercaseWords(sentence).length >= 4 && isLanguage(sentence, context.sourceLang));
-      const wholeCopy = words(sentence).length >= 3 && lowercaseWords(sentence).length >= 2 && endsLikeSentence && endsSourceSentence(sentence);
+          lowercase.length >= 4 && isLanguage(sentence, context.sourceLang));
+      const wholeCopy = words(sentence).length >= 3 && lowercase.length >= 2 && endsLikeSentence && endsSourceSentence(sentence);
+      const copied = sourceProseText.includes(sentence) && words(sentence).length >= 4;
+      const longCopy = copied && lowercase.length >= 4 && endsLikeSentence;
+      if ((wholeCopy || longCopy) && !quotedLanguage(sentence, context.sourceLang)) copiedSentence ??= sentence;
+      if (lowercase.length < 3) continue;
       // Language-ID on the ordinary (lowercase) words only: a Finnish sentence full of English
       // titles and names ("… ovat Old School, Blades of Glory …") is still Finnish.
-      const ordinary = lowercaseWords(sentence).join(" ");
-      const quoted = () => quotedLanguage(sentence, context.sourceLang!);
-      if (wholeCopy && !quoted()) copiedSentence ??= sentence;
-      if (lowercaseWords(sentence).length < 3) continue;
-      const copied = sourceProseText.includes(sentence) && words(sentence).length >= 4;
-      if (copied && lowercaseWords(sentence).length >= 4 && endsLikeSentence && !quoted()) copiedSentence ??= sentence;
+      const ordinary = lowercase.join(" ");
       const inSource = !copied && letterCount(ordinary) >= config.untranslated.sentence_min_letters && safeDetect(ordinary) === context.sourceLang;
       if (copied || inSource) left += letters;
     }

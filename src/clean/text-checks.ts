@@ -2,6 +2,7 @@
 import { protectedSpans } from "../text/protect.ts";
 import { withoutCodeLines } from "../text/code-shape.ts";
 import { fencedCodeBlocks } from "../text/fences.ts";
+import { MARKUP_TAG } from "../text/format-anchors.ts";
 
 /**
  * Text without fenced code, code-shaped lines outside fences, inline code, URLs, e-mails and
@@ -14,7 +15,7 @@ export function proseOnly(text: string): string {
   // Code identifiers inside prose (snake_case, camelCase, dotted calls) are names, not language.
   out = out.replace(/[\w.]*_[\w.]+|\b[a-z]+[A-Z]\w*|\b\w+(?:\.\w+)+\(\)/g, " ");
   // Markup tags inside a sentence (`<key name='%s'> shadows …`) are names, not language.
-  out = out.replace(/<\/?[A-Za-z][\w-]*(?:\s[^<>]*)?>/g, " ");
+  out = out.replace(MARKUP_TAG, " ");
   const spans = protectedSpans(out);
   for (let i = spans.length - 1; i >= 0; i--) {
     const span = spans[i]!;

@@ -6,6 +6,8 @@
  * comment or a lone `else:` between two code lines is code too.
  */
 
+import { MARKUP_TAG } from "./format-anchors.ts";
+
 const KEYWORDS =
   "def|class|import|from \\S+ import|return|raise|yield|pass|assert|del|with|async|await|try|except|finally|var|let|const|local|func|function|fn|pub|use|extends|package|using|require|puts|#include|#define|public|private|protected|static|void|int|print\\(|console\\.|echo|export|sudo|npm|npx|pip3?|git|cd|ls|ln|cp|mv|rm|chmod|cat|grep|sed|awk|mkdir|apt(?:-get)?|docker|curl|wget|python3?|node|java|gcc|make|SELECT|INSERT|UPDATE|CREATE|DELETE FROM";
 
@@ -26,8 +28,7 @@ const CODE_LINE: readonly RegExp[] = [
 ];
 
 /** A line that opens with a markup tag (`<div class="a">`, `<p>text</p>`). */
-const TAG_OPENED = /^\s*<\/?[A-Za-z][\w-]*(?:\s[^>]*)?\/?>/;
-const TAG = /<\/?[A-Za-z][\w-]*(?:\s[^>]*)?\/?>/g;
+const TAG_OPENED = new RegExp(`^\\s*${MARKUP_TAG.source}`);
 
 /**
  * Markup is code; a sentence that merely starts with a tag is not (a UI string
@@ -37,7 +38,7 @@ const TAG = /<\/?[A-Za-z][\w-]*(?:\s[^>]*)?\/?>/g;
 function isMarkupLine(line: string): boolean {
   if (!TAG_OPENED.test(line)) return false;
   if (/>\s*$/.test(line)) return true;
-  const outside = line.replace(TAG, " ").match(/\p{L}{2,}/gu) ?? [];
+  const outside = line.replace(MARKUP_TAG, " ").match(/\p{L}{2,}/gu) ?? [];
   return outside.length < 3;
 }
 

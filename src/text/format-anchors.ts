@@ -9,13 +9,14 @@
 // Without the space flag: "50% of" is no directive. Not after a digit or a letter-led word ("50%off").
 const PRINTF = /(?<![\p{N}])%(?:\(\w+\)|\d+\$)?[-+#0']*(?:\d+|\*)?(?:\.(?:\d+|\*))?(?:hh|h|ll|l|L|q|j|z|Z|t|I)?[diouxXeEfFgGcsp]/gu;
 const BRACE = /\{\d+\}/g;
-const TAG = /<\/?[A-Za-z][\w:-]*(?:\s+[\w:-]+(?:="[^"<>]*"|='[^'<>]*')?)*\s*\/?>/g;
+/** A markup tag: `<b>`, `</span>`, `<key name='%s'>`, `<br/>`. */
+export const MARKUP_TAG = /<\/?[A-Za-z][\w:-]*(?:\s+[\w:-]+(?:="[^"<>]*"|='[^'<>]*')?)*\s*\/?>/g;
 
 /** The format directives and markup tags of a text, positions dropped (`%2$s` → `%s`: order may change in a translation). */
 export function formatAnchors(text: string): string[] {
   const plain = text.replace(/%%/g, " ");
   const directives = (plain.match(PRINTF) ?? []).map((directive) => directive.replace(/^%\d+\$/, "%"));
-  const tags = (plain.match(TAG) ?? []).map((tag) => tag.replace(/\s.*(?=\/?>$)/s, "").toLowerCase());
+  const tags = (plain.match(MARKUP_TAG) ?? []).map((tag) => tag.replace(/\s.*(?=\/?>$)/s, "").toLowerCase());
   return [...directives, ...(plain.match(BRACE) ?? []), ...tags];
 }
 

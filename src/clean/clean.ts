@@ -5,6 +5,7 @@
  * training data), write the kept records and a report with counts and example ids per rule.
  */
 import { existsSync } from "node:fs";
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { toJsonl } from "../data/jsonl.ts";
 import type { KieloRecord } from "../data/records.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
@@ -172,7 +173,15 @@ export async function evaluateFile(inputs: CleanInputs): Promise<{ verdicts: Rec
   };
   const enabled = inputs.config.rules;
   const progress = new Progress("clean", { unit: "rows", total: prepared.length, quiet: inputs.quiet ?? false });
-  const verdicts: RecordVerdict[] = prepared.map((item) => {
+  const verdicts: RecordVerdict[] = [];
+  let yielded = performance.now();
+  for (const item of prepared) {
+    // The rules are synchronous (language ID on every field): give Ctrl-C and SIGTERM a turn
+    // every 50 ms, or a large file would ignore them until the last row.
+    if (performance.now() - yielded > 50) {
+      await yieldToEventLoop();
+      yielded = performance.now();
+    }
     const findings: Finding[] = [];
     const pair = `${item.sourceLang ?? "?"}-${item.targetLang}`;
     for (const field of item.fields) {
@@ -190,13 +199,13 @@ export async function evaluateFile(inputs: CleanInputs): Promise<{ verdicts: Rec
       for (const rule of RULES) if (enabled.includes(rule)) findings.push(...RULE_FUNCTIONS[rule](context, inputs.config));
     }
     progress.tick();
-    return {
+    verdicts.push({
       record: item.record,
       line: item.line,
       fields: item.fields.map(({ path, source, target }) => ({ path, source, target })),
       findings,
-    };
-  });
+    });
+  }
   progress.done();
   const alignment = [...alignmentModels.values()].map(({ coverage: _coverage, sourceCoverage: _sourceCoverage, ...summary }) => summary);
   return { verdicts, bounds: [...bounds.values()], alignment, withoutSource };

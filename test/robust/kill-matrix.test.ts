@@ -286,12 +286,16 @@ const subjects: Subject[] = [
     name: "merge (tiny model + adapter)",
     args: (out) => ["merge", adapter, "--dtype", "fp32", "--out", join(out, "merged")],
     outputs: ["merged"],
-    started: (out, w) => until("the engine", () => processesWith(join(out, "merged")).length > 0, w.child),
-    engine: (out) => join(out, "merged"),
+    // The engine's own arguments (kielo's command line also names the output folder, and a signal
+    // that reaches kielo before its handlers are installed kills it outright).
+    started: (out, w) => until("the engine", () => processesWith(mergeEngine(out)).length > 0, w.child),
+    engine: (out) => mergeEngine(out),
   },
 ];
 /** The adapter the train subject's reference run wrote (merge runs after train). */
 let adapter = "";
+/** What only the merge engine's command line holds (`… kielo_engine merge --base B --adapter A --out O …`). */
+const mergeEngine = (out: string): string => `--adapter ${adapter} --out ${join(out, "merged")}`;
 
 function cached(db: string): number {
   if (!existsSync(db)) return 0;

@@ -78,7 +78,9 @@ def set_ratios(results: list[Result]) -> None:
 
 
 def table(results: list[Result]) -> str:
-    header = (f"{'family/runner':<31} {'model':<44} {'setup':<38} {'fill':>4} {'real tok/s':>10} {'MFU':>6} "
+    # The first column as wide as the longest name: a row's name stays one whole field.
+    w = max([len("family/runner"), *(len(r.name) for r in results)])
+    header = (f"{'family/runner':<{w}} {'model':<44} {'setup':<38} {'fill':>4} {'real tok/s':>10} {'MFU':>6} "
               f"{'pairs/s':>7} {'peak GiB':>8} {'kielo ÷':>7}  status")
     lines = [header]
     for r in results:
@@ -91,7 +93,7 @@ def table(results: list[Result]) -> str:
         mfu = "-" if r.mfu is None else f"{r.mfu:.1%}"
         fill = "-" if r.fill is None else f"{r.fill:.0%}"
         lines.append(
-            f"{r.name:<31} {r.model[:44]:<44} {r.setup[:38]:<38} {fill:>4} {fmt(r.tokens_per_s, ',.0f'):>10} "
+            f"{r.name:<{w}} {r.model[:44]:<44} {r.setup[:38]:<38} {fill:>4} {fmt(r.tokens_per_s, ',.0f'):>10} "
             f"{mfu:>6} {fmt(r.pairs_per_s, '.2f'):>7} {fmt(r.peak_memory_gib, '.1f'):>8} {ratio:>7}  {status}"
         )
     return "\n".join(lines)

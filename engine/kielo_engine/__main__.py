@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 from importlib import metadata
@@ -84,6 +85,11 @@ def main(argv: list[str] | None = None) -> int:
         parser = argparse.ArgumentParser(prog="python -m kielo_engine run", description="Train the job in JOB_DIR; resume if it has checkpoints.")
         parser.add_argument("job_dir", help="a job folder written by `kielo train … --prepare-only --out DIR`")
         opts = parser.parse_args(rest)
+        # Before torch initialises CUDA: a training step allocates and frees tensors of many sizes
+        # (activations, dequantised NF4 weights, logits chunks); expandable segments keep the
+        # allocator from fragmenting, so a memory_limit_gib holds. Not for generation, whose CUDA
+        # graphs keep their own memory pool. A user's own setting wins.
+        os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")
         from .train import run
 
         return run(opts.job_dir)

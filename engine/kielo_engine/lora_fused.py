@@ -6,7 +6,7 @@ autograd keeps the fp32 copy for the backward of lora_A — seven such layers pe
 (all-linear). On a bf16 7B model that is more activation memory than the base model's own
 activations, and most of the step's memory traffic outside the matrix products.
 
-`LoraDelta` computes s·(m ⊙ x / (1 − p))·Aᵀ·Bᵀ in x's dtype (bf16 operands, fp32 accumulation in
+`LoraDelta` computes base + s·(m ⊙ x / (1 − p))·Aᵀ·Bᵀ in x's dtype (bf16 operands, fp32 accumulation in
 the matrix products) and keeps only x (usually already kept: q, k, v share one input), the
 dropout mask as bool, and the small [tokens × r] product. Gradients of the fp32 adapter weights
 come out in fp32. The result equals peft's up to bf16 rounding of the low-rank term, which is
@@ -29,44 +29,54 @@ from torch import Tensor, nn
 
 
 class LoraDelta(torch.autograd.Function):
+    """base + s·(m ⊙ x / keep)·Aᵀ·Bᵀ, the low-rank term added to the base layer's output.
+
+    Memory passes over [tokens × features] tensors are what this term costs (its products are
+    tiny); the scale s/keep is folded into the small A, and the sum with the base output is the
+    second product's own accumulation (addmm), so the forward pass reads x once to drop it out,
+    once for the product with A, and writes the output once."""
+
     @staticmethod
-    def forward(ctx: Any, x: Tensor, weight_a: Tensor, weight_b: Tensor, scaling: float, mask: Tensor | None, keep: float) -> Tensor:
-        a = weight_a.to(x.dtype)
+    def forward(ctx: Any, x: Tensor, base: Tensor, weight_a: Tensor, weight_b: Tensor, scaling: float, mask: Tensor | None, keep: float) -> Tensor:
+        factor = scaling / keep
+        a = weight_a.to(x.dtype) * factor
         b = weight_b.to(x.dtype)
-        dropped = x if mask is None else x * mask * (1.0 / keep)
-        xa = dropped @ a.t()
+        dropped = x if mask is None else x * mask
+        xa = dropped.reshape(-1, x.shape[-1]) @ a.t()  # [tokens, r], already scaled by s/keep
+        out = torch.addmm(base.reshape(-1, base.shape[-1]), xa, b.t())
         ctx.save_for_backward(x, mask, a, b, xa)
-        ctx.scaling, ctx.keep = scaling, keep
+        ctx.factor = factor
         ctx.weight_dtypes = (weight_a.dtype, weight_b.dtype)
-        return (xa @ b.t()) * scaling
+        return out.view(base.shape)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
         x, mask, a, b, xa = ctx.saved_tensors
-        scaling, keep = ctx.scaling, ctx.keep
         grad2 = grad.reshape(-1, grad.shape[-1])
-        grad_xa = (grad2 @ b) * scaling  # [tokens, r]
+        grad_xa = grad2 @ b  # [tokens, r]
         grad_x = grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
-            grad_x = (grad_xa @ a).view(x.shape)
+            grad_x = (grad_xa @ a).view(x.shape)  # a carries s/keep
             if mask is not None:
-                grad_x = grad_x * mask * (1.0 / keep)
-        if ctx.needs_input_grad[2]:
+                grad_x = grad_x * mask
+        if ctx.needs_input_grad[3]:
             # bf16 operands, fp32 accumulation inside the product, rounded once (as autocast does)
-            grad_b = ((grad2.t() @ xa.reshape(-1, xa.shape[-1])) * scaling).to(ctx.weight_dtypes[1])
-        if ctx.needs_input_grad[1]:
-            dropped = x if mask is None else x * mask * (1.0 / keep)
-            grad_a = (grad_xa.t() @ dropped.reshape(-1, x.shape[-1])).to(ctx.weight_dtypes[0])
-        return grad_x, grad_a, grad_b, None, None, None
+            grad_b = (grad2.t() @ xa).to(ctx.weight_dtypes[1])
+        if ctx.needs_input_grad[2]:
+            dropped = x if mask is None else x * mask
+            grad_a = ((grad_xa.t() @ dropped.reshape(-1, x.shape[-1])) * ctx.factor).to(ctx.weight_dtypes[0])
+        grad_base = grad if ctx.needs_input_grad[1] else None
+        return grad_x, grad_base, grad_a, grad_b, None, None, None
 
 
-def lora_delta(x: Tensor, weight_a: Tensor, weight_b: Tensor, scaling: float, dropout_p: float, training: bool) -> Tensor:
+def lora_delta(x: Tensor, base: Tensor, weight_a: Tensor, weight_b: Tensor, scaling: float, dropout_p: float, training: bool) -> Tensor:
+    """base + the low-rank term of x, with dropout of probability `dropout_p` when training."""
     mask = None
     keep = 1.0
     if training and dropout_p > 0:
         keep = 1.0 - dropout_p
         mask = torch.empty(x.shape, dtype=torch.bool, device=x.device).bernoulli_(keep)
-    return LoraDelta.apply(x, weight_a, weight_b, scaling, mask, keep)
+    return LoraDelta.apply(x, base, weight_a, weight_b, scaling, mask, keep)
 
 
 def _dropout_p(module: nn.Module) -> float:
@@ -89,11 +99,10 @@ def fused_forward(self: PeftLoraLinear, x: Tensor, *args: Any, **kwargs: Any) ->
         return type(self).forward(self, x, *args, **kwargs)
     name = active[0]
     result = self.base_layer(x)
-    delta = lora_delta(
-        x.to(result.dtype), self.lora_A[name].weight, self.lora_B[name].weight, self.scaling[name],
+    return lora_delta(
+        x.to(result.dtype), result, self.lora_A[name].weight, self.lora_B[name].weight, self.scaling[name],
         _dropout_p(self.lora_dropout[name]), self.training,
     )
-    return result + delta
 
 
 def install(model: nn.Module) -> int:

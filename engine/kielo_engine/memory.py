@@ -12,7 +12,8 @@ guessing:
    still to come + per-token activations × the largest micro-batch of the schedule + a margin
    for the head's chunk and allocator slack;
 3. if that exceeds the budget (90 % of the GPU), just enough layers are checkpointed (a
-   checkpointed layer keeps only its input) — the first ones, since every layer costs the same.
+   checkpointed layer keeps only its input, and the backward pass recomputes one such layer at a
+   time) — the first ones, since every layer costs the same.
 
 Only on a GPU in one process. On the CPU "auto" means no checkpointing; under torchrun (sharded
 parameters make the probe's numbers per rank) it means checkpointing every layer.
@@ -135,12 +136,15 @@ def plan(
     per_layer = activation_bytes_per_token / max(1, layers)
     saving = max(0.0, per_layer - layer_input_bytes_per_token) * largest_micro_batch_tokens
     activations = activation_bytes_per_token * largest_micro_batch_tokens * (1 + MARGIN_FRACTION)
+    # Once any layer is checkpointed, the backward pass recomputes one such layer's forward at a
+    # time: its full activations are alive again on top of what the other layers keep.
+    recompute = per_layer * largest_micro_batch_tokens * (1 + MARGIN_FRACTION)
     count = 0
     if fixed + activations > budget and saving > 0:
-        count = min(layers, math.ceil((fixed + activations - budget) / (saving * (1 + MARGIN_FRACTION))))
+        count = min(layers, math.ceil((fixed + activations + recompute - budget) / (saving * (1 + MARGIN_FRACTION))))
     elif fixed + activations > budget:
         count = layers
-    peak = fixed + activations - count * saving * (1 + MARGIN_FRACTION)
+    peak = fixed + activations - count * saving * (1 + MARGIN_FRACTION) + (recompute if count > 0 else 0)
     return CheckpointPlan(count, layers, int(peak), budget, int(activation_bytes_per_token))
 
 

@@ -82,13 +82,14 @@ def test_lora_delta_with_a_mask_equals_the_explicit_formula():
     x = torch.randn(3, 5, 8, dtype=torch.float64, requires_grad=True)
     a = torch.randn(2, 8, dtype=torch.float64, requires_grad=True)
     b = torch.randn(6, 2, dtype=torch.float64, requires_grad=True)
+    base = torch.randn(3, 5, 6, dtype=torch.float64, requires_grad=True)
     mask = torch.rand(3, 5, 8) > 0.3
     keep = 0.7
-    ours = LoraDelta.apply(x, a, b, 1.5, mask, keep)
+    ours = LoraDelta.apply(x, base, a, b, 1.5, mask, keep)
     upstream = torch.randn_like(ours)
-    grads = torch.autograd.grad((ours * upstream).sum(), (x, a, b))
-    explicit = ((x * mask / keep) @ a.t() @ b.t()) * 1.5
-    want = torch.autograd.grad((explicit * upstream).sum(), (x, a, b))
+    grads = torch.autograd.grad((ours * upstream).sum(), (x, base, a, b))
+    explicit = base + ((x * mask / keep) @ a.t() @ b.t()) * 1.5
+    want = torch.autograd.grad((explicit * upstream).sum(), (x, base, a, b))
     torch.testing.assert_close(ours, explicit)
     for got, expected in zip(grads, want):
         torch.testing.assert_close(got, expected)
@@ -98,8 +99,9 @@ def test_lora_delta_with_a_mask_equals_the_explicit_formula():
 def test_dropout_keeps_the_expected_share_and_scales_it(p):
     x = torch.ones(400, 250)
     eye = torch.eye(250)
-    out = lora_delta(x, eye, eye, 1.0, p, training=True)
+    zero = torch.zeros(400, 250)
+    out = lora_delta(x, zero, eye, eye, 1.0, p, training=True)
     kept = out != 0
     assert abs(float(kept.float().mean()) - (1 - p)) < 0.01
     torch.testing.assert_close(out[kept], torch.full_like(out[kept], 1 / (1 - p)))
-    torch.testing.assert_close(lora_delta(x, eye, eye, 1.0, p, training=False), x)
+    torch.testing.assert_close(lora_delta(x, zero, eye, eye, 1.0, p, training=False), x)

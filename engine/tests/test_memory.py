@@ -27,13 +27,24 @@ def test_no_checkpointing_when_the_step_fits():
 
 
 def test_just_enough_layers_when_it_does_not():
-    tokens = 262144  # 80 GiB of activations: over a 90 GiB budget with the weights
-    result = plan_for(tokens, 90)
+    tokens = 262144  # 80 GiB of activations: over a 100 GiB budget with the weights
+    result = plan_for(tokens, 100)
     assert 0 < result.layers < 32
     assert result.estimated_peak_bytes <= result.budget_bytes
     # one layer fewer would not fit: each checkpointed layer saves (10 − 8) KiB per token (+10 %)
     saving = (10 - 8) * 1024 * tokens * 1.1
     assert result.estimated_peak_bytes + saving > result.budget_bytes
+
+
+def test_the_recomputed_layer_counts_once_any_layer_is_checkpointed():
+    # The peak of a checkpointed backward holds one layer's full activations again (10 KiB per
+    # token, +10 %): the plan checkpoints more layers than the saving alone would need.
+    tokens = 262144
+    result = plan_for(tokens, 100)
+    gib_over = (14 + 1 + 3 + 80 * 1.1) * GIB - 100 * GIB  # fixed + activations − budget, before any saving
+    saving = (10 - 8) * 1024 * tokens * 1.1
+    assert result.layers > gib_over / saving
+    assert result.estimated_peak_bytes >= 14 * GIB + 10 * 1024 * tokens
 
 
 def test_every_layer_when_even_that_is_not_enough():

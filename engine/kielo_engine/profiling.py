@@ -1,0 +1,108 @@
+"""One training step under torch.profiler, when `KIELO_PROFILE` names a folder.
+
+    KIELO_PROFILE=/tmp/prof python -m kielo_engine run JOB_DIR     # profiles step 2
+    KIELO_PROFILE_STEP=5 …                                          # another step
+
+Writes `profile-<job>-step<N>.txt` into that folder: the step's wall time against the time the GPU
+spent in kernels (a GPU idle for a large share of the step is waiting on the host: launches,
+synchronisations, data), the kernel time by kind (matmuls, attention, Triton, element-wise,
+copies), the kernels that took longest and the host-side operators that took longest. The
+profiled step runs slower than the others (the profiler records every launch): read its shares,
+not its speed. Step 1 is never profiled by default because it includes one-time work
+(allocator growth, kernel autotuning).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+
+ENV_FOLDER = "KIELO_PROFILE"
+ENV_STEP = "KIELO_PROFILE_STEP"
+
+# Kernel kinds by name (CUDA kernel names of cuBLAS/CUTLASS, flash attention, Triton, ATen).
+KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("matmul", re.compile(r"gemm|xmma|cutlass|nvjet|sm\d+_.*(?:tn|nt|nn|tt)|splitK", re.I)),
+    ("attention", re.compile(r"flash|fmha|attn|attention", re.I)),
+    ("triton", re.compile(r"^triton|_kernel$", re.I)),
+    ("copy/fill", re.compile(r"memcpy|memset|copy|fill|cat|index", re.I)),
+    ("element-wise/reduce", re.compile(r"elementwise|vectorized|reduce|unrolled|softmax|norm|dropout|bernoulli|foreach|adam", re.I)),
+)
+
+
+def requested_step() -> int | None:
+    """The step to profile, or None when profiling is off."""
+    if not os.environ.get(ENV_FOLDER):
+        return None
+    try:
+        return max(1, int(os.environ.get(ENV_STEP, "2")))
+    except ValueError:
+        return 2
+
+
+@contextlib.contextmanager
+def maybe_profile(step: int, device: torch.device, job_dir: str) -> Iterator[None]:
+    """Profile this step if it is the requested one; otherwise do nothing."""
+    if requested_step() != step:
+        yield
+        return
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    started = time.perf_counter()
+    with profile(activities=activities) as prof:
+        yield
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+    wall = time.perf_counter() - started
+    folder = Path(os.environ[ENV_FOLDER])
+    folder.mkdir(parents=True, exist_ok=True)
+    name = Path(job_dir).resolve().name or "job"
+    (folder / f"profile-{name}-step{step}.txt").write_text(summarise(prof, wall, step, name), encoding="utf-8")
+
+
+def _device_us(event: object, field: str) -> float:
+    # torch renamed cuda_* to device_* (2.4); read whichever this torch has.
+    return float(getattr(event, f"self_device_{field}", None) or getattr(event, f"self_cuda_{field}", 0.0) or 0.0)
+
+
+def kind_of(kernel: str) -> str:
+    for kind, pattern in KINDS:
+        if pattern.search(kernel):
+            return kind
+    return "other"
+
+
+def summarise(prof: object, wall_s: float, step: int, name: str) -> str:
+    from torch.autograd import DeviceType
+
+    averages = prof.key_averages()  # type: ignore[attr-defined]
+    kernels = [e for e in averages if getattr(e, "device_type", None) == DeviceType.CUDA]
+    host = [e for e in averages if getattr(e, "device_type", None) == DeviceType.CPU]
+    gpu_us = sum(_device_us(e, "time_total") for e in kernels)
+    launches = sum(e.count for e in kernels)
+    lines = [
+        f"profile of step {step} of {name}: wall {wall_s * 1000:.1f} ms, GPU kernels {gpu_us / 1000:.1f} ms "
+        f"({gpu_us / 1e4 / max(wall_s, 1e-9):.0f} % of the wall time), {launches} kernel launches",
+        "",
+        "kernel time by kind:",
+    ]
+    by_kind: dict[str, float] = {}
+    for e in kernels:
+        by_kind[kind_of(e.key)] = by_kind.get(kind_of(e.key), 0.0) + _device_us(e, "time_total")
+    for kind, us in sorted(by_kind.items(), key=lambda kv: -kv[1]):
+        lines.append(f"  {kind:<22} {us / 1000:>10.1f} ms {us / max(gpu_us, 1e-9):>6.1%}")
+    lines += ["", f"{'kernel':<100} {'calls':>7} {'total ms':>10} {'share':>7}"]
+    for e in sorted(kernels, key=lambda e: -_device_us(e, "time_total"))[:40]:
+        us = _device_us(e, "time_total")
+        lines.append(f"{e.key[:100]:<100} {e.count:>7} {us / 1000:>10.2f} {us / max(gpu_us, 1e-9):>7.1%}")
+    lines += ["", f"{'host operator (self CPU time)':<70} {'calls':>7} {'self ms':>10}"]
+    for e in sorted(host, key=lambda e: -e.self_cpu_time_total)[:30]:
+        lines.append(f"{e.key[:70]:<70} {e.count:>7} {e.self_cpu_time_total / 1000:>10.2f}")
+    return "\n".join(lines) + "\n"

@@ -74,7 +74,7 @@ test("bench_speed.py --cpu --tiny: kielo and its peers side by side", { timeout:
   await t.test("every planned run ran (or says why not), in the planned order", () => {
     assert.deepEqual([...rows.keys()], [
       "lora-oasst/kielo", "lora-oasst/hf", "qlora-full/kielo", "qlora-full/kielo:8GiB", "qlora-full/hf+bnb", "full-1b/kielo", "full-1b/hf",
-      "dpo-oasst/kielo", "dpo-oasst/hf", "dpo-oasst/kielo:precomputed-ref", "generate", "lora-oasst/hf+liger",
+      "dpo-oasst/kielo", "dpo-oasst/hf", "dpo-oasst/kielo:precomputed-ref", "dpo-oasst/kielo:precomputed-ref:18GiB", "generate", "lora-oasst/hf+liger",
     ]);
     const bnb = rows.get("qlora-full/hf+bnb")!;
     if (bnb.status === "SKIPPED") assert.match(bnb.message, /bitsandbytes is not installed: the peers have no QLoRA here/);

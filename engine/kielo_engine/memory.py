@@ -30,6 +30,7 @@ from torch import nn
 
 BUDGET_FRACTION = 0.90
 PROBE_TOKENS = 1024
+SHORT_PROBE_TOKENS = 128
 # Allocator fragmentation, the head's logits chunk (forward.CHUNK_BYTES), backward transients:
 # 3 GiB, or a tenth of a smaller budget.
 MARGIN_BYTES = 3 << 30
@@ -91,13 +92,22 @@ def auto_plan(
 ) -> CheckpointPlan:
     """Measure with a probe forward of `probe_model` (the decoder, or the whole model), then plan.
     The probe is one document of the data's first tokens, in the layout the run uses."""
-    n = len(probe_ids)
-    inputs: dict = {"input_ids": torch.from_numpy(probe_ids)[None].to(device), "position_ids": torch.arange(n, device=device)[None]}
-    if flat:
-        bounds = torch.tensor([0, n], dtype=torch.int32, device=device)
-        inputs.update(cu_seq_lens_q=bounds, cu_seq_lens_k=bounds, max_length_q=n, max_length_k=n)
+    def probe(n: int) -> int:
+        inputs: dict = {"input_ids": torch.from_numpy(probe_ids[:n])[None].to(device), "position_ids": torch.arange(n, device=device)[None]}
+        if flat:
+            bounds = torch.tensor([0, n], dtype=torch.int32, device=device)
+            inputs.update(cu_seq_lens_q=bounds, cu_seq_lens_k=bounds, max_length_q=n, max_length_k=n)
+        return measure_activations(probe_model, inputs, n, device)
+
+    # A probe without checkpointing keeps every layer's activations: under a tight memory limit
+    # (QLoRA 7B in 8 GiB) 1,024 tokens of them alone would not fit. A short probe first; the full
+    # one only where it takes at most half of what is left.
+    per_token = probe(min(len(probe_ids), SHORT_PROBE_TOKENS))
+    headroom = budget_bytes - torch.cuda.memory_allocated(device)
+    if len(probe_ids) > SHORT_PROBE_TOKENS and per_token * len(probe_ids) <= headroom / 2:
+        per_token = probe(len(probe_ids))
     return plan(
-        activation_bytes_per_token=measure_activations(probe_model, inputs, n, device),
+        activation_bytes_per_token=per_token,
         largest_micro_batch_tokens=largest_micro_batch_tokens,
         allocated_bytes=torch.cuda.memory_allocated(device),
         pending_state_bytes=optimizer_state_bytes(model),

@@ -26,10 +26,11 @@ import torch
 ENV_FOLDER = "KIELO_PROFILE"
 ENV_STEP = "KIELO_PROFILE_STEP"
 
-# Kernel kinds by name (CUDA kernel names of cuBLAS/CUTLASS, flash attention, Triton, ATen).
+# Kernel kinds by name (CUDA kernel names of cuBLAS/CUTLASS, flash attention, Triton, ATen), first
+# match wins: flash attention's kernels are CUTLASS templates, so attention is looked for first.
 KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("matmul", re.compile(r"gemm|xmma|cutlass|nvjet|sm\d+_.*(?:tn|nt|nn|tt)|splitK", re.I)),
     ("attention", re.compile(r"flash|fmha|attn|attention", re.I)),
+    ("matmul", re.compile(r"gemm|xmma|cutlass|nvjet|sm\d+_.*(?:tn|nt|nn|tt)|splitK", re.I)),
     ("triton", re.compile(r"^triton|_kernel$", re.I)),
     ("copy/fill", re.compile(r"memcpy|memset|copy|fill|cat|index", re.I)),
     ("element-wise/reduce", re.compile(r"elementwise|vectorized|reduce|unrolled|softmax|norm|dropout|bernoulli|foreach|adam", re.I)),

@@ -39,7 +39,9 @@ def test_nothing_is_written_without_the_variable(tmp_path, tiny_model_path, monk
 
 def test_kernels_are_sorted_into_kinds():
     assert profiling.kind_of("sm90_xmma_gemm_bf16bf16_bf16f32_f32_tn_n_tilesize128x128x64") == "matmul"
-    assert profiling.kind_of("flash_bwd_dq_dk_dv_loop_seqk_parallel_kernel") == "attention"
+    flash = ("void pytorch_flash::flash_bwd_dq_dk_dv_loop_seqk_parallel_kernel<Flash_bwd_kernel_traits<128, 64, 128, 8, 2, 4, 2, "
+             "false, false, cutlass::bfloat16_t, Flash_kernel_traits<128, 64, 128, 8, cutlass::bfloat16_t> >")
+    assert profiling.kind_of(flash) == "attention"
     assert profiling.kind_of("_rms_norm_forward_kernel") == "triton"
     assert profiling.kind_of("void at::native::vectorized_elementwise_kernel<4, at::native::CUDAFunctor_add<c10::BFloat16> >(int)") == "element-wise/reduce"
     assert profiling.kind_of("Memcpy HtoD (Pageable -> Device)") == "copy/fill"

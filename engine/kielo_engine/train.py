@@ -77,7 +77,6 @@ class Trainer:
     def __init__(self, job: Job, dist: Dist, events: EventLog, stop: StopRequest):
         self.job, self.dist, self.events, self.stop = job, dist, events, stop
         self.neftune = None
-        self.unchecked_layers = 0  # decoder layers `gradient_checkpointing: auto` left unchecked
         self.device = dist.device
         self.train_seconds = 0.0
         self.train_tokens = 0
@@ -203,7 +202,6 @@ class Trainer:
                 budget_bytes=budget,
             )
         memory.set_checkpointed_layers(self.model, result.layers)
-        self.unchecked_layers = layers - result.layers
         return "auto: " + result.describe()
 
     def make_optimizer(self) -> None:
@@ -306,28 +304,6 @@ class Trainer:
             "tokens_per_s": tokens / seconds if seconds > 0 else None,
         }
 
-    def first_step(self, step: int) -> dict[str, Any]:
-        """The run's first step. `gradient_checkpointing: auto` plans from an estimate; if the step
-        runs out of memory with layers left unchecked, it is run again (same RNG state, no update
-        was made) with every decoder layer checkpointed, instead of failing the run."""
-        if not self.unchecked_layers:
-            return self.train_step(step)
-        rng = torch.random.get_rng_state(), torch.cuda.get_rng_state(self.device)
-        try:
-            return self.train_step(step)
-        except torch.OutOfMemoryError as err:
-            first_line = str(err).splitlines()[0]
-        self.optimizer.zero_grad(set_to_none=True)
-        torch.cuda.empty_cache()
-        layers = len(memory.decoder_layers(self.model))
-        print(f"kielo engine: step {step} ran out of GPU memory with {self.unchecked_layers} of {layers} layers "
-              f"not checkpointed ({first_line}); running it again with every layer checkpointed", file=sys.stderr, flush=True)
-        memory.set_checkpointed_layers(self.model, layers)
-        self.unchecked_layers = 0
-        torch.random.set_rng_state(rng[0])
-        torch.cuda.set_rng_state(rng[1], self.device)
-        return self.train_step(step)
-
     # ---- evaluation ---------------------------------------------------------------------------
 
     def evaluate(self, step: int) -> dict[str, Any]:
@@ -405,7 +381,7 @@ class Trainer:
         last_eval: dict[str, Any] | None = None
         for step in range(start_step + 1, job.steps + 1):
             with profiling.maybe_profile(step, self.device, job.dir):
-                last = self.train_step(step) if step > start_step + 1 else self.first_step(step)
+                last = self.train_step(step)
             if step % job.log_every_steps == 0 or step == job.steps:
                 events.emit("step", **last)
             if self.eval_data is not None and job.eval is not None and step % job.eval.every_steps == 0 and step != job.steps:

@@ -1,5 +1,5 @@
 """GPU-only checks of the engine's numerics: bf16 losses, NF4 dequantisation (PyTorch and Triton),
-and QLoRA forward/backward on Llama-2-7B-shaped decoder layers. Prints a table; exits 1 if a
+LoRA's seeded dropout (Triton), and QLoRA forward/backward on Llama-2-7B-shaped decoder layers. Prints a table; exits 1 if a
 correctness check fails.
 
     python engine/gpu_checks/run.py            # on a CUDA GPU (H100: torch, transformers, peft, triton)
@@ -25,6 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from kielo_engine.lora_fused import LoraDelta, drop  # noqa: E402
 from kielo_engine.losses import dpo_loss, sequence_logps, sft_loss_sum  # noqa: E402
 from kielo_engine.nf4 import NF4Linear, dequantize_nf4, dequantize_nf4_parts, nf4_max_half_gap, quantize_nf4  # noqa: E402
 
@@ -146,6 +147,45 @@ def check_nf4(device: torch.device, rows: int, cols: int) -> None:
         del reference
 
 
+def check_dropout(device: torch.device, tokens: int, features: int) -> None:
+    """LoRA's seeded dropout (lora_fused.drop: the Triton kernel on CUDA): share kept, same mask for
+    the same seed, LoraDelta's gradients equal the explicit formula with that mask; then its time
+    against what it replaces (a bool mask from bernoulli_, times x)."""
+    print(f"LoRA dropout of a [{tokens} × {features}] bf16 activation, p = 0.05")
+    generator = torch.Generator(device=device).manual_seed(2)
+    x = torch.randn(tokens, features, generator=generator, device=device).to(torch.bfloat16)
+    seed, keep = 2**40 + 11, 0.95
+    ones = torch.ones_like(x)
+    mask = drop(ones, seed, keep) != 0
+    share = mask.float().mean().item()
+    slack = 4 * math.sqrt(keep * (1 - keep) / x.numel())  # four standard deviations
+    record("share kept", f"{share:.5f}", f"0.95 ± {slack:.4f}", abs(share - keep) <= slack)
+    same = torch.equal(drop(x, seed, keep), torch.where(mask, x, torch.zeros_like(x)))
+    record("same seed, same mask; kept values exact", str(same), "bit-exact", same)
+
+    small = x[: min(tokens, 512)].float().requires_grad_(True)
+    a = (torch.randn(16, features, generator=generator, device=device) * 0.02).requires_grad_(True)
+    b = (torch.randn(64, 16, generator=generator, device=device) * 0.02).requires_grad_(True)
+    base = torch.randn(small.shape[0], 64, generator=generator, device=device, requires_grad=True)
+    ours = LoraDelta.apply(small, base, a, b, 2.0, seed, keep)
+    upstream = torch.randn(ours.shape, generator=generator, device=device)
+    got = torch.autograd.grad((ours * upstream).sum(), (small, base, a, b))
+    m = drop(torch.ones_like(small), seed, keep)
+    explicit = base + ((small * m / keep) @ a.t() @ b.t()) * 2.0
+    want = torch.autograd.grad((explicit * upstream).sum(), (small, base, a, b))
+    error = max(float((g - w).norm() / w.norm()) for g, w in zip(got, want))
+    record("LoraDelta with dropout vs explicit formula (fp32)", f"rel err {error:.1e}", "≤ 1e-5", error <= 1e-5)
+
+    seconds = timed(lambda: drop(x, seed, keep), device)
+    record("seeded dropout (read x, write x·m)", f"{seconds * 1e3:.3f} ms", f"{x.numel() * 4 / seconds / 1e9:.0f} GB/s", None)
+
+    def bool_mask() -> torch.Tensor:
+        return x * torch.empty(x.shape, dtype=torch.bool, device=device).bernoulli_(keep)
+
+    seconds = timed(bool_mask, device)
+    record("replaced: bernoulli_ bool mask, then x·mask", f"{seconds * 1e3:.3f} ms", "", None)
+
+
 def check_qlora(device: torch.device, layers: int, hidden: int, intermediate: int, heads: int, vocab: int,
                 seq: int, dtype: torch.dtype) -> None:
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -214,6 +254,7 @@ def main(argv: list[str]) -> int:
         print(f"device: CPU (tiny sizes), torch {torch.__version__}")
         check_losses(device, batch=4, length=64, vocab=512)
         check_nf4(device, 256, 688)
+        check_dropout(device, 64, 688)
         check_qlora(device, layers=1, hidden=128, intermediate=344, heads=4, vocab=512, seq=64, dtype=torch.float32)
     else:
         if not torch.cuda.is_available():
@@ -223,6 +264,7 @@ def main(argv: list[str]) -> int:
         print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}")
         check_losses(device, batch=8, length=1024, vocab=32000)
         check_nf4(device, 4096, 11008)
+        check_dropout(device, 8192, 11008)
         check_qlora(device, layers=args.layers, hidden=4096, intermediate=11008, heads=32, vocab=32000,
                     seq=args.seq, dtype=torch.bfloat16)
     failed = [row for row in ROWS if row.ok is False]

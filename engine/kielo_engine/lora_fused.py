@@ -7,10 +7,11 @@ autograd keeps the fp32 copy for the backward of lora_A — seven such layers pe
 activations, and most of the step's memory traffic outside the matrix products.
 
 `LoraDelta` computes base + s·(m ⊙ x / (1 − p))·Aᵀ·Bᵀ in x's dtype (bf16 operands, fp32 accumulation in
-the matrix products) and keeps only x (usually already kept: q, k, v share one input), the
-dropout mask as bool, and the small [tokens × r] product. Gradients of the fp32 adapter weights
-come out in fp32. The result equals peft's up to bf16 rounding of the low-rank term, which is
-then added to a bf16 base output anyway.
+the matrix products) and keeps only x (usually already kept: q, k, v share one input) and the
+small [tokens × r] product. The dropout mask m is not kept: it is a function of a seed and the
+element's index (`drop`: one Triton kernel on CUDA, dropout_triton.py), redrawn in the backward.
+Gradients of the fp32 adapter weights come out in fp32. The result equals peft's up to bf16
+rounding of the low-rank term, which is then added to a bf16 base output anyway.
 
 `install(model)` swaps the forward of each peft LoRA Linear for one that uses LoraDelta whenever
 the layer is in the plain case (one active vanilla LoRA adapter, not merged, not disabled, no
@@ -20,6 +21,7 @@ extra arguments) and falls back to peft's own forward otherwise, so peft's adapt
 
 from __future__ import annotations
 
+import importlib.util
 import types
 from typing import Any
 
@@ -28,8 +30,29 @@ from peft.tuners.lora.layer import Linear as PeftLoraLinear
 from torch import Tensor, nn
 
 
+def dropout_seed() -> int:
+    """A seed for one dropout mask, drawn from torch's CPU generator: reproducible under
+    torch.manual_seed, drawn again identically when activation checkpointing replays a layer
+    (it restores the CPU generator's state), and no GPU synchronisation to read it. Always above
+    2³² so the Triton kernel sees one argument type and compiles once."""
+    return int(torch.randint(2**32, 2**62, (1,)).item())
+
+
+def drop(t: Tensor, seed: int, keep: float) -> Tensor:
+    """t ⊙ m with m ~ Bernoulli(keep) a function of (seed, element index, device kind), not rescaled.
+    The same call gives the same m, so a backward redraws the forward's mask instead of keeping it."""
+    if t.is_cuda and importlib.util.find_spec("triton") is not None:
+        from .dropout_triton import drop_triton
+
+        return drop_triton(t, seed, keep)
+    generator = torch.Generator(device=t.device).manual_seed(seed)
+    mask = torch.empty(t.shape, dtype=torch.bool, device=t.device).bernoulli_(keep, generator=generator)
+    return t * mask
+
+
 class LoraDelta(torch.autograd.Function):
-    """base + s·(m ⊙ x / keep)·Aᵀ·Bᵀ, the low-rank term added to the base layer's output.
+    """base + s·(m ⊙ x / keep)·Aᵀ·Bᵀ, the low-rank term added to the base layer's output; m is
+    `drop`'s mask for `seed` (no dropout when seed is None).
 
     Memory passes over [tokens × features] tensors are what this term costs (its products are
     tiny); the scale s/keep is folded into the small A, and the sum with the base output is the
@@ -37,33 +60,35 @@ class LoraDelta(torch.autograd.Function):
     once for the product with A, and writes the output once."""
 
     @staticmethod
-    def forward(ctx: Any, x: Tensor, base: Tensor, weight_a: Tensor, weight_b: Tensor, scaling: float, mask: Tensor | None, keep: float) -> Tensor:
+    def forward(ctx: Any, x: Tensor, base: Tensor, weight_a: Tensor, weight_b: Tensor, scaling: float, seed: int | None, keep: float) -> Tensor:
         factor = scaling / keep
         a = weight_a.to(x.dtype) * factor
         b = weight_b.to(x.dtype)
-        dropped = x if mask is None else x * mask
+        dropped = x if seed is None else drop(x, seed, keep)
         xa = dropped.reshape(-1, x.shape[-1]) @ a.t()  # [tokens, r], already scaled by s/keep
         out = torch.addmm(base.reshape(-1, base.shape[-1]), xa, b.t())
-        ctx.save_for_backward(x, mask, a, b, xa)
+        ctx.save_for_backward(x, a, b, xa)
+        ctx.seed, ctx.keep = seed, keep
         ctx.factor = factor
         ctx.weight_dtypes = (weight_a.dtype, weight_b.dtype)
         return out.view(base.shape)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
-        x, mask, a, b, xa = ctx.saved_tensors
+        x, a, b, xa = ctx.saved_tensors
+        seed, keep = ctx.seed, ctx.keep
         grad2 = grad.reshape(-1, grad.shape[-1])
         grad_xa = grad2 @ b  # [tokens, r]
         grad_x = grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
             grad_x = (grad_xa @ a).view(x.shape)  # a carries s/keep
-            if mask is not None:
-                grad_x = grad_x * mask
+            if seed is not None:
+                grad_x = drop(grad_x, seed, keep)
         if ctx.needs_input_grad[3]:
             # bf16 operands, fp32 accumulation inside the product, rounded once (as autocast does)
             grad_b = (grad2.t() @ xa).to(ctx.weight_dtypes[1])
         if ctx.needs_input_grad[2]:
-            dropped = x if mask is None else x * mask
+            dropped = x if seed is None else drop(x, seed, keep)
             grad_a = ((grad_xa.t() @ dropped.reshape(-1, x.shape[-1])) * ctx.factor).to(ctx.weight_dtypes[0])
         grad_base = grad if ctx.needs_input_grad[1] else None
         return grad_x, grad_base, grad_a, grad_b, None, None, None
@@ -71,12 +96,9 @@ class LoraDelta(torch.autograd.Function):
 
 def lora_delta(x: Tensor, base: Tensor, weight_a: Tensor, weight_b: Tensor, scaling: float, dropout_p: float, training: bool) -> Tensor:
     """base + the low-rank term of x, with dropout of probability `dropout_p` when training."""
-    mask = None
-    keep = 1.0
     if training and dropout_p > 0:
-        keep = 1.0 - dropout_p
-        mask = torch.empty(x.shape, dtype=torch.bool, device=x.device).bernoulli_(keep)
-    return LoraDelta.apply(x, base, weight_a, weight_b, scaling, mask, keep)
+        return LoraDelta.apply(x, base, weight_a, weight_b, scaling, dropout_seed(), 1.0 - dropout_p)
+    return LoraDelta.apply(x, base, weight_a, weight_b, scaling, None, 1.0)
 
 
 def _dropout_p(module: nn.Module) -> float:

@@ -3,13 +3,21 @@ gradients), keeps peft's adapter switching, and drops out exactly the masked inp
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
 from kielo_engine import lora_fused
 from kielo_engine.lora import apply_lora
-from kielo_engine.lora_fused import LoraDelta, lora_delta
+from kielo_engine.lora_fused import LoraDelta, drop, lora_delta
 from kielo_engine.modeling import load_model
+
+ENGINE_DIR = Path(__file__).resolve().parents[1]
 
 
 def lora_model(path, dropout=0.0, dtype="fp32"):
@@ -77,15 +85,16 @@ def test_disabled_adapter_and_eval_mode_fall_back_or_skip_dropout(tiny_model_pat
     assert (first - base_out).abs().max() > 1e-4  # and the adapter is on
 
 
-def test_lora_delta_with_a_mask_equals_the_explicit_formula():
+def test_lora_delta_with_a_seed_equals_the_explicit_formula_with_that_seeds_mask():
     torch.manual_seed(4)
     x = torch.randn(3, 5, 8, dtype=torch.float64, requires_grad=True)
     a = torch.randn(2, 8, dtype=torch.float64, requires_grad=True)
     b = torch.randn(6, 2, dtype=torch.float64, requires_grad=True)
     base = torch.randn(3, 5, 6, dtype=torch.float64, requires_grad=True)
-    mask = torch.rand(3, 5, 8) > 0.3
-    keep = 0.7
-    ours = LoraDelta.apply(x, base, a, b, 1.5, mask, keep)
+    keep, seed = 0.7, 2**40 + 5
+    mask = drop(torch.ones(3, 5, 8, dtype=torch.float64), seed, keep) != 0
+    assert 0 < int(mask.sum()) < mask.numel()
+    ours = LoraDelta.apply(x, base, a, b, 1.5, seed, keep)
     upstream = torch.randn_like(ours)
     grads = torch.autograd.grad((ours * upstream).sum(), (x, base, a, b))
     explicit = base + ((x * mask / keep) @ a.t() @ b.t()) * 1.5
@@ -105,3 +114,64 @@ def test_dropout_keeps_the_expected_share_and_scales_it(p):
     assert abs(float(kept.float().mean()) - (1 - p)) < 0.01
     torch.testing.assert_close(out[kept], torch.full_like(out[kept], 1 / (1 - p)))
     torch.testing.assert_close(lora_delta(x, zero, eye, eye, 1.0, p, training=False), x)
+
+
+def test_a_checkpointed_layer_redraws_the_same_dropout_mask(tiny_model_path):
+    # The mask is not kept for the backward: it is redrawn from a seed taken from torch's CPU
+    # generator, which activation checkpointing restores before replaying a layer. With and without
+    # checkpointing the gradients must be the same (a different mask would change them by percents).
+    ids = torch.randint(3, 500, (2, 17), generator=torch.Generator().manual_seed(5))
+
+    def run(checkpointed, seed):
+        model = lora_model(tiny_model_path, dropout=0.5)
+        lora_fused.install(model)
+        model.train()
+        if checkpointed:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        torch.manual_seed(seed)
+        return grads_of(model, ids)
+
+    plain_out, plain = run(False, 6)
+    ckpt_out, ckpt = run(True, 6)
+    torch.testing.assert_close(ckpt_out, plain_out)
+    for name in plain:
+        torch.testing.assert_close(ckpt[name], plain[name], msg=name)
+    other_out, _ = run(False, 7)
+    assert (other_out - plain_out).abs().max() > 1e-4  # another seed, another mask
+
+
+TRITON_CHECK = r"""
+import json, sys, torch
+from kielo_engine.dropout_triton import drop_triton
+out = {}
+ones = torch.ones(5, 3001)
+for keep in (0.95, 0.5):
+    kept = drop_triton(ones, 2**40 + 1, keep) != 0
+    out[f"share {keep}"] = kept.float().mean().item()
+a = drop_triton(ones, 2**40 + 1, 0.5)
+out["same seed, same mask"] = torch.equal(a, drop_triton(ones, 2**40 + 1, 0.5))
+out["other seed, other mask"] = not torch.equal(a, drop_triton(ones, 2**40 + 2, 0.5))
+# the mask depends on the element's index only: a longer tensor starts with the same mask
+longer = drop_triton(torch.ones(6, 3001), 2**40 + 1, 0.5)
+out["prefix"] = torch.equal(longer.flatten()[: a.numel()], a.flatten())
+# kept values pass unchanged in bf16; a transposed view is dropped at its logical positions
+x = torch.randn(64, 40).to(torch.bfloat16)
+y = drop_triton(x, 2**40 + 3, 0.5)
+m = drop_triton(torch.ones(64, 40, dtype=torch.bfloat16), 2**40 + 3, 0.5) != 0
+out["bf16 kept exact"] = y.dtype == torch.bfloat16 and torch.equal(y, torch.where(m, x, torch.zeros_like(x)))
+xt = x.t()
+out["logical positions"] = torch.equal(drop_triton(xt, 2**40 + 3, 0.5), drop_triton(xt.contiguous(), 2**40 + 3, 0.5))
+print(json.dumps(out))
+"""
+
+
+def test_the_triton_dropout_kernel_in_the_interpreter(tmp_path):
+    # The kernel itself, run by Triton's CPU interpreter (the GPU run is in gpu_checks/run.py).
+    pytest.importorskip("triton")
+    env = dict(os.environ, TRITON_INTERPRET="1", PYTHONPATH=str(ENGINE_DIR))
+    done = subprocess.run([sys.executable, "-c", TRITON_CHECK], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert abs(out.pop("share 0.95") - 0.95) < 0.01
+    assert abs(out.pop("share 0.5") - 0.5) < 0.02
+    assert out == {key: True for key in out} and len(out) == 5, out

@@ -10,7 +10,6 @@ that the parent never initialises CUDA (its context would hold GPU memory while 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import shutil
@@ -372,51 +371,33 @@ def write_json(path: str, obj: Any) -> None:
 # ---- running the engine -------------------------------------------------------------------------
 
 
-def child_env(cpu: bool, hide: tuple[str, ...] = ()) -> dict[str, str]:
-    """The environment of a measured process: engine/ first on PYTHONPATH; entries of PYTHONPATH
-    that hold a package named in `hide` left out (see run_engine)."""
-    inherited = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
-                 if p and not any(os.path.isdir(os.path.join(p, name)) for name in hide)]
+def child_env(cpu: bool) -> dict[str, str]:
+    """The environment of a measured process: engine/ first on PYTHONPATH, then what the caller had
+    (the GPU wheels: Liger, whose kernels the engine uses where installed, and bitsandbytes).
+    KIELO_NF4 is left out: the engine quantises with its own NF4 unless that variable asks for
+    bitsandbytes (kielo_engine/nf4.py, nf4_backend), and the benchmarks measure kielo's own."""
+    inherited = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([ENGINE_DIR, *inherited]), "PYTHONUNBUFFERED": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+    env.pop("KIELO_NF4", None)
     if cpu:
         env["CUDA_VISIBLE_DEVICES"] = ""  # the engine trains on a GPU whenever torch sees one
     return env
 
 
-# The engine quantises with bitsandbytes whenever it can import it (kielo_engine/nf4.py,
-# nf4_backend); the benchmarks measure kielo's own NF4, so its processes do not see the
-# bitsandbytes that the peers get from PYTHONPATH (scripts/gpu/wheels.sh).
-ENGINE_HIDES = ("bitsandbytes",)
-
-
-def engine_sees_hidden() -> list[str]:
-    """The ENGINE_HIDES packages the engine imports all the same (installed outside PYTHONPATH)."""
-    seen = []
-    for name in ENGINE_HIDES:
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.origin is None:
-            continue
-        folder = os.path.dirname(os.path.dirname(spec.origin))
-        on_path = [os.path.realpath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-        if os.path.realpath(folder) not in on_path:
-            seen.append(name)
-    return seen
-
-
-def run_child(cmd: list[str], title: str, log: TextIO, timeout: float, cpu: bool, hide: tuple[str, ...] = ()) -> tuple[int | None, float]:
+def run_child(cmd: list[str], title: str, log: TextIO, timeout: float, cpu: bool) -> tuple[int | None, float]:
     """Runs one measured process, its output into the log; (exit code or None on timeout, start time)."""
     launched = time.time()
     log.write(f"\n===== {title}: {' '.join(cmd)}\n")
     log.flush()
     try:
-        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=child_env(cpu, hide), timeout=timeout, check=False)
+        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=child_env(cpu), timeout=timeout, check=False)
         return proc.returncode, launched
     except subprocess.TimeoutExpired:
         return None, launched
 
 
 def run_engine(job_dir: str, log: TextIO, timeout: float, cpu: bool) -> tuple[int | None, float]:
-    return run_child([sys.executable, "-m", "kielo_engine", "run", job_dir], job_dir, log, timeout, cpu, hide=ENGINE_HIDES)
+    return run_child([sys.executable, "-m", "kielo_engine", "run", job_dir], job_dir, log, timeout, cpu)
 
 
 def exit_status(code: int | None, status: str, message: str, log_name: str) -> tuple[str, str]:

@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"-- {config} on {world} {'CPU rank' if args.cpu else 'GPU'}{'s' if world > 1 else ''}", flush=True)
                 t0 = time.time()
                 code, launched = run_child(engine_command(job_dir, world), job_dir, log, timeout=max(120.0, args.budget_s + 60.0 - elapsed),
-                                           cpu=args.cpu, hide=("bitsandbytes",))
+                                           cpu=args.cpu)
                 result.wall_seconds = time.time() - t0
                 longest = max(longest, result.wall_seconds)
                 result.measure(read_events(os.path.join(job_dir, "events.jsonl")), launched)

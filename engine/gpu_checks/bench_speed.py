@@ -42,7 +42,6 @@ from bench_common import (
     TINY_GQA,
     TINYLLAMA_1B,
     engine_numbers,
-    engine_sees_hidden,
     exit_status,
     full_ft_layers,
     gpu_facts,
@@ -127,8 +126,6 @@ def run_kielo(b: Bench, run: Run, result: Result, job_dir: str, timeout: float) 
     flat = (result.engine or {}).get("layout") == "flat"  # one row of documents: no padding computed
     result.fill = 1.0 if flat else counts["real_tokens"] / counts["computed_tokens"]
     result.setup = describe(run, counts["job"], counts["job_fields"], result.engine)
-    if family.adapter == "qlora" and "bitsandbytes" in engine_sees_hidden() and not result.message:
-        result.message = "bitsandbytes is installed outside PYTHONPATH: the engine quantised with it, not with kielo's own NF4"
     return code
 
 

@@ -53,7 +53,6 @@ from bench_common import (
     EngineRun,
     GiB,
     document_lengths,
-    engine_sees_hidden,
     exit_status,
     fmt,
     full_ft_bytes,
@@ -211,8 +210,6 @@ def main(argv: list[str] | None = None) -> int:
                 + (f"fits, all {layers} layers" if full_layers == layers
                    else f"does not fit: {full_layers} layers ({full_ft_bytes(shape, full_layers, args.micro_batch, args.seq_len) / GiB:.1f} GiB)")
             )
-    if "qlora" in configs and "bitsandbytes" in engine_sees_hidden():
-        notes.append("qlora: bitsandbytes is installed outside PYTHONPATH, so the engine quantises with it, not with its own NF4")
     print("\n".join(notes), flush=True)
 
     log_path = os.path.join(out, "bench_train.log")

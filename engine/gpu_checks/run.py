@@ -184,6 +184,8 @@ def check_dropout(device: torch.device, tokens: int, features: int) -> None:
 
     seconds = timed(bool_mask, device)
     record("replaced: bernoulli_ bool mask, then x·mask", f"{seconds * 1e3:.3f} ms", "", None)
+    seconds = timed(lambda: x * 2, device)
+    record("memory-bound reference: x·2", f"{seconds * 1e3:.3f} ms", f"{x.numel() * 4 / seconds / 1e9:.0f} GB/s", None)
 
 
 def check_qlora(device: torch.device, layers: int, hidden: int, intermediate: int, heads: int, vocab: int,

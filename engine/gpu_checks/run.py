@@ -25,7 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kielo_engine.lora_fused import LoraDelta, drop  # noqa: E402
+from kielo_engine.lora_fused import LoraDelta, drop, dropout_seed  # noqa: E402
 from kielo_engine.losses import dpo_loss, sequence_logps, sft_loss_sum  # noqa: E402
 from kielo_engine.nf4 import NF4Linear, dequantize_nf4, dequantize_nf4_parts, nf4_max_half_gap, quantize_nf4  # noqa: E402
 
@@ -141,10 +141,25 @@ def check_nf4(device: torch.device, rows: int, cols: int) -> None:
             dequantize_nf4_triton(odd.packed, odd.absmax, (3, 50), 64, torch.float32), dequantize_nf4(odd)
         )
         record("Triton dequant, short tail block (3×50)", str(same), "bit-exact", same)
+        layer = NF4Linear(cols, rows, bias=None, quantized=q, compute_dtype=torch.bfloat16)
+        layer.dequantized_weight()  # the code tables reach the GPU once
+        record("QLoRA dequantisation (double quant) never waits for the GPU", *no_sync(layer.dequantized_weight))
         seconds = timed(lambda: dequantize_nf4_triton(q.packed, absmax, shape, 64, torch.bfloat16), device)
         gbps = (q.packed.numel() + rows * cols * 2) / seconds / 1e9
         record("dequant → bf16, Triton", f"{seconds * 1e3:.3f} ms", f"{gbps:.0f} GB/s", None)
         del reference
+
+
+def no_sync(fn: Callable[[], object]) -> tuple[str, str, bool]:
+    """(value, limit, ok) for a record: fn ran under torch's sync debug mode "error"."""
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        fn()
+        return "no sync", "none", True
+    except RuntimeError as err:
+        return str(err).splitlines()[0][:40], "none", False
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
 
 
 def check_dropout(device: torch.device, tokens: int, features: int) -> None:
@@ -176,6 +191,13 @@ def check_dropout(device: torch.device, tokens: int, features: int) -> None:
     error = max(float((g - w).norm() / w.norm()) for g, w in zip(got, want))
     record("LoraDelta with dropout vs explicit formula (fp32)", f"rel err {error:.1e}", "≤ 1e-5", error <= 1e-5)
 
+    if device.type == "cuda":
+        def step() -> None:
+            out = LoraDelta.apply(small, base, a, b, 2.0, dropout_seed(), keep)
+            torch.autograd.grad(out.sum(), (small, a, b))
+
+        step()
+        record("LoRA delta with dropout, forward + backward, never waits for the GPU", *no_sync(step))
     seconds = timed(lambda: drop(x, seed, keep), device)
     record("seeded dropout (read x, write x·m)", f"{seconds * 1e3:.3f} ms", f"{x.numel() * 4 / seconds / 1e9:.0f} GB/s", None)
 

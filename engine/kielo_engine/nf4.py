@@ -129,9 +129,23 @@ def quantize_absmax(absmax: Tensor) -> AbsmaxState:
     return AbsmaxState(codes=codes.reshape(-1)[: absmax.numel()].to(torch.uint8), scales=scales, offset=offset)
 
 
+_TABLES: dict[tuple[str, torch.device], Tensor] = {}
+
+
+def table_on(name: str, device: torch.device) -> Tensor:
+    """NF4_CODE or DYNAMIC_MAP on `device`, copied there once. A copy from CPU memory at every
+    dequantisation made the host wait for the GPU each time (three times per layer and
+    micro-batch in QLoRA): the GPU then idled between the small kernels of a micro-batch."""
+    key = (name, device)
+    table = _TABLES.get(key)
+    if table is None:
+        table = _TABLES[key] = {"nf4": NF4_CODE, "dynamic": DYNAMIC_MAP}[name].to(device)
+    return table
+
+
 def dequantize_absmax(state: AbsmaxState) -> Tensor:
     n = state.codes.numel()
-    values = DYNAMIC_MAP.to(state.codes.device)[state.codes.long()]
+    values = table_on("dynamic", state.codes.device)[state.codes.long()]
     scales = state.scales.repeat_interleave(ABSMAX_BLOCK_SIZE)[:n]
     return values * scales + state.offset
 
@@ -176,7 +190,7 @@ def dequantize_nf4_parts(
     for size in shape:
         count *= size
     indices = unpack_nibbles(packed, count)
-    values = NF4_CODE.to(packed.device)[indices]
+    values = table_on("nf4", packed.device)[indices]
     pad = (-count) % block_size
     if pad:
         values = torch.cat([values, values.new_zeros(pad)])

@@ -14,9 +14,7 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from .nf4 import NF4_CODE
-
-_CODE_CACHE: dict[torch.device, Tensor] = {}
+from .nf4 import table_on
 
 
 @triton.jit
@@ -44,9 +42,7 @@ def dequantize_nf4_triton(
     count = 1
     for size in shape:
         count *= size
-    code = _CODE_CACHE.get(packed.device)
-    if code is None:
-        code = _CODE_CACHE[packed.device] = NF4_CODE.to(packed.device)
+    code = table_on("nf4", packed.device)
     out = torch.empty(count, dtype=dtype, device=packed.device)
     block = 1024
     grid = (triton.cdiv(packed.numel(), block),)

@@ -6,7 +6,8 @@
 Writes `profile-<job>-step<N>.txt` into that folder: the step's wall time against the time the GPU
 spent in kernels (a GPU idle for a large share of the step is waiting on the host: launches,
 synchronisations, data), the kernel time by kind (matmuls, attention, Triton, element-wise,
-copies), the kernels that took longest and the host-side operators that took longest. The
+copies), the kernels that took longest, the host-side operators that took longest, and where the
+host waited for the GPU (torch's sync debug mode: the Python lines that synchronised). The
 profiled step runs slower than the others (the profiler records every launch): read its shares,
 not its speed. Step 1 is never profiled by default because it includes one-time work
 (allocator growth, kernel autotuning).
@@ -18,6 +19,8 @@ import contextlib
 import os
 import re
 import time
+import warnings
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,15 +60,46 @@ def maybe_profile(step: int, device: torch.device, job_dir: str) -> Iterator[Non
 
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
     started = time.perf_counter()
-    with profile(activities=activities) as prof:
+    with profile(activities=activities) as prof, synchronisations(device) as syncs:
         yield
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
     wall = time.perf_counter() - started
     folder = Path(os.environ[ENV_FOLDER])
     folder.mkdir(parents=True, exist_ok=True)
     name = Path(job_dir).resolve().name or "job"
-    (folder / f"profile-{name}-step{step}.txt").write_text(summarise(prof, wall, step, name), encoding="utf-8")
+    text = summarise(prof, wall, step, name) + describe_synchronisations(syncs)
+    (folder / f"profile-{name}-step{step}.txt").write_text(text, encoding="utf-8")
+
+
+@contextlib.contextmanager
+def synchronisations(device: torch.device) -> Iterator[Counter[str]]:
+    """Where the step made the host wait for the GPU (file:line of the Python code that called the
+    synchronising operation: `.item()`, a copy from pageable memory, a data-dependent shape …), by
+    torch's sync debug mode. Each one stops the host from queueing work ahead of the GPU."""
+    sites: Counter[str] = Counter()
+    if device.type != "cuda":
+        yield sites
+        return
+    previous = torch.cuda.get_sync_debug_mode()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            yield sites
+        finally:
+            torch.cuda.set_sync_debug_mode(previous)
+    for warning in caught:
+        if "synchroniz" in str(warning.message):
+            sites[f"{warning.filename}:{warning.lineno}"] += 1
+
+
+def describe_synchronisations(sites: Counter[str]) -> str:
+    total = sum(sites.values())
+    lines = ["", f"synchronising operations in the step: {total}" + (" (none: the host never waited for the GPU)" if not total else "")]
+    for site, count in sites.most_common(15):
+        lines.append(f"  {count:>6}  {site}")
+    return "\n".join(lines) + "\n"
 
 
 def _device_us(event: object, field: str) -> float:

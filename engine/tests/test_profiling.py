@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from conftest import base_job, synthetic_sft, write_job
 from kielo_engine import profiling
 from kielo_engine.train import run
@@ -27,6 +29,7 @@ def test_the_requested_step_is_profiled(tmp_path, tiny_model_path, monkeypatch):
     assert text.startswith("profile of step 3 of job: wall ")
     # on the CPU there are no kernels, but the host operators of a LoRA step are there
     assert "aten::mm" in text and "LoraDelta" in text
+    assert "synchronising operations in the step: 0" in text  # none looked for without a GPU
 
 
 def test_nothing_is_written_without_the_variable(tmp_path, tiny_model_path, monkeypatch):
@@ -45,3 +48,9 @@ def test_kernels_are_sorted_into_kinds():
     assert profiling.kind_of("_rms_norm_forward_kernel") == "triton"
     assert profiling.kind_of("void at::native::vectorized_elementwise_kernel<4, at::native::CUDAFunctor_add<c10::BFloat16> >(int)") == "element-wise/reduce"
     assert profiling.kind_of("Memcpy HtoD (Pageable -> Device)") == "copy/fill"
+
+
+def test_synchronisations_are_listed_by_site():
+    text = profiling.describe_synchronisations(Counter({"engine/nf4.py:134": 96, "engine/train.py:400": 1}))
+    assert "synchronising operations in the step: 97" in text
+    assert text.index("engine/nf4.py:134") < text.index("engine/train.py:400")  # the most frequent first

@@ -29,7 +29,7 @@ from .data import CompiledData, ModelBatch
 from .errors import EngineError
 from .forward import sequence_sums, target_counts
 from .job import DpoSpec
-from .losses import dpo_loss
+from .losses import count_on_device, dpo_loss
 from .outputs import atomic_write_bytes
 
 REF_ADAPTER = "ref"
@@ -151,7 +151,7 @@ class DpoObjective:
     def _sums(losses: Tensor, r_chosen: Tensor, r_rejected: Tensor) -> Tensor:
         return torch.stack([
             losses.detach().sum().double(),
-            losses.new_tensor(losses.numel(), dtype=torch.float64),
+            count_on_device(losses, losses.numel()),
             r_chosen.sum().double(),
             r_rejected.sum().double(),
             (r_chosen > r_rejected).sum().double(),

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from .data import CompiledData, ModelBatch
+from .losses import count_on_device
 
 TokenLogps = Callable[[nn.Module, ModelBatch], Tensor]
 
@@ -34,11 +35,11 @@ class SftObjective:
     def train_micro_batch(self, model: nn.Module, batch: ModelBatch, denominator: int, weight: float = 1.0) -> Tensor:
         loss_sum = -self.token_logps(model, batch).sum()
         (loss_sum * (weight * self.world / max(1, denominator))).backward()
-        return torch.stack([loss_sum.detach().double(), loss_sum.new_tensor(len(batch.targets), dtype=torch.float64)])
+        return torch.stack([loss_sum.detach().double(), count_on_device(loss_sum, len(batch.targets))])
 
     def eval_batch(self, model: nn.Module, batch: ModelBatch) -> Tensor:
         loss_sum = -self.token_logps(model, batch).sum()
-        return torch.stack([loss_sum.double(), loss_sum.new_tensor(len(batch.targets), dtype=torch.float64)])
+        return torch.stack([loss_sum.double(), count_on_device(loss_sum, len(batch.targets))])
 
     def step_fields(self, sums: dict[str, float], denominator: int) -> dict[str, Any]:
         return {"loss": sums["loss"] / max(1, denominator), "trained_tokens": denominator}

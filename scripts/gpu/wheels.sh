@@ -5,7 +5,7 @@
 #
 #   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site
 #
-#   liger-kernel 0.8.5   the Liger peer of engine/gpu_checks/bench_speed.py (needs torch, triton: in the image)
+#   liger-kernel 0.8.5   the engine's fused kernels (kernels.py) and the Liger peer of bench_speed.py (needs torch, triton)
 #   bitsandbytes 0.50.2  the QLoRA peer of bench_speed.py (needs torch, numpy, packaging: in the image).
 #                        Its wheel (43 MB) holds a CUDA library for each of 8 CUDA versions; only the
 #                        one the image's torch uses (cu130) and the CPU one are kept, and the wheel's

@@ -6,8 +6,8 @@ backward (a byte per element, per adapted layer), and bool × bf16 takes ATen's 
 mixed-dtype path — 13 % of a LoRA 7B step's kernel time in the profile (docs/engine.md). Here the
 mask is never stored: one pass reads t and writes t · m, and the backward calls the same kernel
 with the same seed to get the same m. Philox (Triton's `randint4x`) gives four 32-bit draws per
-counter; element i uses draw i mod 4 of counter i div 4, each compared with `keep` as a uniform
-float in [0, 1).
+counter: a program's 4·QUARTER elements share QUARTER counters, element b + k·QUARTER + j taking
+draw k of counter b/4 + j, compared with `keep` as a uniform float in [0, 1).
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ def _drop_part(t_ptr, out_ptr, offsets, n, draw, keep):
 
 
 # The seed changes every call: not a specialisation key (one compiled kernel). `n` stays one: its
-# divisibility by 16 is what lets the masked loads and stores be vectorised (without it the kernel
-# ran at a third of the memory bandwidth).
+# divisibility by 16 is what lets the masked loads and stores be vectorised (without it: 1,065 GB/s
+# on an H100 for [8192 × 11008] bf16; with it 1,680 GB/s; x·2 runs at 2,577).
 @triton.jit(do_not_specialize=["seed"])
 def _drop_kernel(t_ptr, out_ptr, n, seed, keep, QUARTER: tl.constexpr):
     pid = tl.program_id(0).to(tl.int64)

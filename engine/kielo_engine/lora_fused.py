@@ -21,8 +21,10 @@ extra arguments) and falls back to peft's own forward otherwise, so peft's adapt
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import types
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -38,13 +40,22 @@ def dropout_seed() -> int:
     return int(torch.randint(2**32, 2**62, (1,)).item())
 
 
+@functools.cache
+def _triton_drop() -> Callable[[Tensor, int, float], Tensor] | None:
+    # Looked up once: drop() runs four times per adapted layer and micro-batch.
+    if importlib.util.find_spec("triton") is None:
+        return None
+    from .dropout_triton import drop_triton
+
+    return drop_triton
+
+
 def drop(t: Tensor, seed: int, keep: float) -> Tensor:
     """t ⊙ m with m ~ Bernoulli(keep) a function of (seed, element index, device kind), not rescaled.
     The same call gives the same m, so a backward redraws the forward's mask instead of keeping it."""
-    if t.is_cuda and importlib.util.find_spec("triton") is not None:
-        from .dropout_triton import drop_triton
-
-        return drop_triton(t, seed, keep)
+    kernel = _triton_drop() if t.is_cuda else None
+    if kernel is not None:
+        return kernel(t, seed, keep)
     generator = torch.Generator(device=t.device).manual_seed(seed)
     mask = torch.empty(t.shape, dtype=torch.bool, device=t.device).bernoulli_(keep, generator=generator)
     return t * mask

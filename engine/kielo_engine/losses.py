@@ -22,12 +22,12 @@ IGNORE_INDEX = -100
 DPO_LOSS_TYPES = ("sigmoid", "robust", "hinge", "ipo", "sigmoid_norm")
 
 
-
 def count_on_device(like: Tensor, count: int) -> Tensor:
     """A host integer as an fp64 scalar on `like`'s device, to sit next to device sums. Filled by a
     kernel: `new_tensor(count)` copies from CPU memory, and on a GPU that made the host wait for
     the micro-batch's backward to finish before it could queue the next one."""
     return torch.full((), float(count), dtype=torch.float64, device=like.device)
+
 
 def at_least_fp32(x: Tensor) -> Tensor:
     """fp64 stays fp64 (exact tests); everything else is computed in fp32."""

@@ -14,7 +14,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { openAtomicFile, writeFileAtomic } from "../util/atomic.ts";
+import { openAtomicFile } from "../util/atomic.ts";
 import { KieloError } from "../util/errors.ts";
 import { Progress } from "../util/progress.ts";
 import { readRecords } from "../data/records-file.ts";
@@ -145,12 +145,10 @@ async function writeOne(prepared: Prepared, fraction: number, out: string, name:
       await file.write(`${JSON.stringify({ ...raw, id })}\n`);
       progress.tick();
     }
-    await file.commit();
   } catch (error) {
     await file.abort();
     throw error;
   }
-  progress.done();
   const manifest: MixManifest = {
     format: "kielo-mix",
     version: 1,
@@ -168,7 +166,20 @@ async function writeOne(prepared: Prepared, fraction: number, out: string, name:
     renamed_ids: renamed,
     created_at: new Date().toISOString(),
   };
-  await writeFileAtomic(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  // The mix and its manifest land together (in one tick): an interrupt leaves both or neither, so a
+  // re-run never meets a mix without its manifest and refuses it as "already exists".
+  const manifestFile = await openAtomicFile(manifestPath);
+  try {
+    await manifestFile.write(`${JSON.stringify(manifest, null, 2)}\n`);
+    const placeManifest = await manifestFile.ready();
+    const placeMix = await file.ready();
+    placeMix();
+    placeManifest();
+  } catch (error) {
+    await Promise.all([file.abort(), manifestFile.abort()]);
+    throw error;
+  }
+  progress.done();
   return manifest;
 }
 

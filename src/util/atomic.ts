@@ -10,7 +10,7 @@
  * File-system failures (no permission, a full disk, a folder where a file should be) become
  * KieloErrors naming the output the user asked for, not its temporary name.
  */
-import { closeSync, constants, createWriteStream, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeFile } from "node:fs";
+import { closeSync, constants, createWriteStream, existsSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeFile } from "node:fs";
 import { access, mkdir, mkdtemp, rename, rm } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
@@ -150,6 +150,13 @@ export interface AtomicFileWriter {
   readonly path: string;
   write(chunk: string | Uint8Array): Promise<void>;
   commit(): Promise<void>;
+  /**
+   * Everything but the rename: the file is complete on disk, and the returned function renames it
+   * into place synchronously. Files that belong together (a mix and its manifest) call each one's
+   * in the same tick, so Ctrl-C's handler, which runs between ticks, cannot leave one without the
+   * other.
+   */
+  ready(): Promise<() => void>;
   abort(): Promise<void>;
 }
 
@@ -172,6 +179,7 @@ export async function openAtomicFile(target: string): Promise<AtomicFileWriter> 
     failure ??= error;
   });
   let done = false;
+  let readied = false;
   const check = (): void => {
     if (failure !== undefined) throw outputError(failure, target, tmp);
   };
@@ -208,9 +216,37 @@ export async function openAtomicFile(target: string): Promise<AtomicFileWriter> 
         pending.delete(tmp);
       }
     },
-    async abort() {
-      if (done) return;
+    async ready() {
+      if (done) throw new Error(`${target}: already committed or aborted`);
       done = true;
+      readied = true;
+      try {
+        stream.end();
+        await finished(stream);
+        check();
+      } catch (error) {
+        stream.destroy();
+        pending.delete(tmp);
+        await rm(tmp, { force: true });
+        throw outputError(error, target, tmp);
+      }
+      return () => {
+        readied = false;
+        try {
+          renameSync(tmp, target);
+        } catch (error) {
+          rmSync(tmp, { force: true });
+          throw outputError(error, target, tmp);
+        } finally {
+          pending.delete(tmp);
+        }
+      };
+    },
+    async abort() {
+      // After ready() the complete temporary waits for its rename: aborting removes it.
+      if (done && !readied) return;
+      done = true;
+      readied = false;
       stream.destroy();
       pending.delete(tmp);
       await rm(tmp, { force: true });

@@ -141,8 +141,19 @@ def check_nf4(device: torch.device, rows: int, cols: int) -> None:
             dequantize_nf4_triton(odd.packed, odd.absmax, (3, 50), 64, torch.float32), dequantize_nf4(odd)
         )
         record("Triton dequant, short tail block (3×50)", str(same), "bit-exact", same)
+        from kielo_engine.nf4_triton import dequantize_nf4_double_triton
+
+        state = q.absmax_state
+        double = lambda dtype: dequantize_nf4_double_triton(q.packed, state.codes, state.scales, state.offset.reshape(1), shape, 64, dtype)  # noqa: E731
+        for dtype in (torch.bfloat16, torch.float16, torch.float32):
+            same = torch.equal(double(dtype), dequantize_nf4(q, dtype))
+            record(f"Triton dequant with absmax decoded in-kernel = PyTorch ({str(dtype)[6:]})", str(same), "bit-exact", same)
         layer = NF4Linear(cols, rows, bias=None, quantized=q, compute_dtype=torch.bfloat16)
         layer.dequantized_weight()  # the code tables reach the GPU once
+        same = torch.equal(layer.dequantized_weight(), dequantize_nf4(q, torch.bfloat16))
+        record("NF4Linear (double quant) dequantises as the reference", str(same), "bit-exact", same)
+        seconds = timed(lambda: double(torch.bfloat16), device)
+        record("dequant → bf16, Triton, absmax decoded in-kernel", f"{seconds * 1e3:.3f} ms", f"{(q.packed.numel() + rows * cols * 2) / seconds / 1e9:.0f} GB/s", None)
         record("QLoRA dequantisation (double quant) never waits for the GPU", *no_sync(layer.dequantized_weight))
         seconds = timed(lambda: dequantize_nf4_triton(q.packed, absmax, shape, 64, torch.bfloat16), device)
         gbps = (q.packed.numel() + rows * cols * 2) / seconds / 1e9

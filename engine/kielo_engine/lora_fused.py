@@ -61,28 +61,57 @@ def drop(t: Tensor, seed: int, keep: float) -> Tensor:
     return t * mask
 
 
+# The adapter's weights in the activation dtype, A already scaled by s/keep: cast once per
+# optimizer step instead of in every forward and recomputed forward (three launches per adapted
+# layer each time; a QLoRA step held to a small memory budget waits on the host for its launches).
+# Entries hold the weight tensors themselves and their version counters; the trainer clears the
+# cache after each optimizer step, since FSDP refills unsharded parameters without a new version.
+_CAST: dict[tuple[int, int, torch.dtype, float], tuple[Tensor, Tensor, int, int, Tensor, Tensor]] = {}
+
+
+def clear_weight_cache() -> None:
+    _CAST.clear()
+
+
+def _cast_weights(weight_a: Tensor, weight_b: Tensor, dtype: torch.dtype, factor: float) -> tuple[Tensor, Tensor]:
+    key = (id(weight_a), id(weight_b), dtype, factor)
+    hit = _CAST.get(key)
+    if hit is not None and hit[0] is weight_a and hit[1] is weight_b and hit[2] == weight_a._version and hit[3] == weight_b._version:
+        return hit[4], hit[5]
+    a = weight_a.detach().to(dtype) * factor
+    b = weight_b.detach().to(dtype)
+    _CAST[key] = (weight_a, weight_b, weight_a._version, weight_b._version, a, b)
+    return a, b
+
+
 class LoraDelta(torch.autograd.Function):
     """base + s·(m ⊙ x / keep)·Aᵀ·Bᵀ, the low-rank term added to the base layer's output; m is
     `drop`'s mask for `seed` (no dropout when seed is None).
 
     Memory passes over [tokens × features] tensors are what this term costs (its products are
     tiny); the scale s/keep is folded into the small A, and the sum with the base output is the
-    second product's own accumulation (addmm), so the forward pass reads x once to drop it out,
+    second product's own accumulation (addmm_, in place), so the forward pass reads x once to drop it out,
     once for the product with A, and writes the output once."""
 
     @staticmethod
-    def forward(ctx: Any, x: Tensor, base: Tensor, weight_a: Tensor, weight_b: Tensor, scaling: float, seed: int | None, keep: float) -> Tensor:
+    def forward(ctx: Any, x: Tensor, base: Tensor, weight_a: Tensor, weight_b: Tensor, scaling: float, seed: int | None, keep: float,
+                into_base: bool = False) -> Tensor:
         factor = scaling / keep
-        a = weight_a.to(x.dtype) * factor
-        b = weight_b.to(x.dtype)
+        a, b = _cast_weights(weight_a, weight_b, x.dtype, factor)
         dropped = x if seed is None else drop(x, seed, keep)
         xa = dropped.reshape(-1, x.shape[-1]) @ a.t()  # [tokens, r], already scaled by s/keep
-        out = torch.addmm(base.reshape(-1, base.shape[-1]), xa, b.t())
         ctx.save_for_backward(x, a, b, xa)
         ctx.seed, ctx.keep = seed, keep
         ctx.factor = factor
         ctx.weight_dtypes = (weight_a.dtype, weight_b.dtype)
-        return out.view(base.shape)
+        if into_base and base.is_contiguous() and not base._is_view():
+            # Accumulate into the base layer's output, which the caller says nothing else holds
+            # (its own backward does not need it): addmm into a new tensor first copies the whole
+            # [tokens × out] output (one device copy per adapted layer and forward).
+            base.view(-1, base.shape[-1]).addmm_(xa, b.t())
+            ctx.mark_dirty(base)
+            return base
+        return torch.addmm(base.reshape(-1, base.shape[-1]), xa, b.t()).view(base.shape)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
@@ -102,14 +131,16 @@ class LoraDelta(torch.autograd.Function):
             dropped = x if seed is None else drop(x, seed, keep)
             grad_a = ((grad_xa.t() @ dropped.reshape(-1, x.shape[-1])) * ctx.factor).to(ctx.weight_dtypes[0])
         grad_base = grad if ctx.needs_input_grad[1] else None
-        return grad_x, grad_base, grad_a, grad_b, None, None, None
+        return grad_x, grad_base, grad_a, grad_b, None, None, None, None
 
 
-def lora_delta(x: Tensor, base: Tensor, weight_a: Tensor, weight_b: Tensor, scaling: float, dropout_p: float, training: bool) -> Tensor:
-    """base + the low-rank term of x, with dropout of probability `dropout_p` when training."""
+def lora_delta(x: Tensor, base: Tensor, weight_a: Tensor, weight_b: Tensor, scaling: float, dropout_p: float, training: bool,
+               into_base: bool = False) -> Tensor:
+    """base + the low-rank term of x, with dropout of probability `dropout_p` when training.
+    `into_base`: add it to `base` in place (a fresh output of the base layer that nothing else holds)."""
     if training and dropout_p > 0:
-        return LoraDelta.apply(x, base, weight_a, weight_b, scaling, dropout_seed(), 1.0 - dropout_p)
-    return LoraDelta.apply(x, base, weight_a, weight_b, scaling, None, 1.0)
+        return LoraDelta.apply(x, base, weight_a, weight_b, scaling, dropout_seed(), 1.0 - dropout_p, into_base)
+    return LoraDelta.apply(x, base, weight_a, weight_b, scaling, None, 1.0, into_base)
 
 
 def _dropout_p(module: nn.Module) -> float:
@@ -134,7 +165,7 @@ def fused_forward(self: PeftLoraLinear, x: Tensor, *args: Any, **kwargs: Any) ->
     result = self.base_layer(x)
     return lora_delta(
         x.to(result.dtype), result, self.lora_A[name].weight, self.lora_B[name].weight, self.scaling[name],
-        _dropout_p(self.lora_dropout[name]), self.training,
+        _dropout_p(self.lora_dropout[name]), self.training, into_base=True,
     )
 
 

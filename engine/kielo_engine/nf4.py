@@ -18,6 +18,7 @@ bitsandbytes instead where it is importable (see `nf4_backend`). `NF4Linear` deq
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 from collections.abc import Callable, Mapping
@@ -207,13 +208,27 @@ def dequantize_nf4(q: NF4Tensor, dtype: torch.dtype = torch.float32) -> Tensor:
 Dequantizer = Callable[[Tensor, Tensor, tuple[int, ...], int, torch.dtype], Tensor]
 
 
+@functools.cache
+def _triton_available() -> bool:
+    return importlib.util.find_spec("triton") is not None
+
+
 def default_dequantizer(packed: Tensor) -> Dequantizer:
     """The Triton kernel for CUDA tensors when Triton is importable, else the PyTorch reference."""
-    if packed.is_cuda and importlib.util.find_spec("triton") is not None:
+    if packed.is_cuda and _triton_available():
         from .nf4_triton import dequantize_nf4_triton
 
         return dequantize_nf4_triton
     return dequantize_nf4_parts
+
+
+def _fused_double_dequantizer(packed: Tensor) -> Callable[..., Tensor] | None:
+    """The Triton kernel that also decodes double-quantised absmax constants, for CUDA tensors."""
+    if packed.is_cuda and _triton_available():
+        from .nf4_triton import dequantize_nf4_double_triton
+
+        return dequantize_nf4_double_triton
+    return None
 
 
 class _NF4LinearFunction(torch.autograd.Function):
@@ -304,6 +319,11 @@ class NF4Linear(nn.Module):
 
     def dequantized_weight(self, dtype: torch.dtype | None = None) -> Tensor:
         dtype = dtype or self.compute_dtype
+        fused = _fused_double_dequantizer(self.weight) if self.double_quant and self.dequantizer is None else None
+        if fused is not None:
+            return fused(
+                self.weight, self.absmax_codes, self.absmax_scales, self.absmax_offset, (self.out_features, self.in_features), self.block_size, dtype,
+            )
         dequantize = self.dequantizer or default_dequantizer(self.weight)
         return dequantize(self.weight, self.block_absmax(), (self.out_features, self.in_features), self.block_size, dtype)
 

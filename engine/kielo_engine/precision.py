@@ -6,6 +6,10 @@
   smaller than half a bf16 ulp (2^-9 relative): at lr 1e-5 most weights would never move.
 - LoRA/QLoRA keep the frozen base in the job's dtype (QLoRA: NF4 with its compute dtype) and the
   adapter in fp32 (peft's `autocast_adapter_dtype`).
+- Under autocast the residual stream is kept in the compute dtype too (`residual_in_compute_dtype`):
+  the embedding of fp32 weights would otherwise make every hidden state fp32, so each decoder
+  layer would read and write its residual, norms and their casts at twice the bytes — as FSDP's
+  policy (bf16 shards) and a model loaded in bf16 already compute.
 - The saved full model is rounded once to the job's dtype, as large as the model it started from;
   the exact fp32 weights stay in the checkpoints.
 """
@@ -42,6 +46,20 @@ def precision_of(job: Job) -> Precision:
         return Precision(load_dtype="fp32", param_dtype="fp32", compute_dtype=job.model.dtype, master_weights=job.model.dtype != "fp32")
     compute = job.adapter.quant.compute_dtype if job.adapter.quant is not None else job.model.dtype
     return Precision(load_dtype=job.model.dtype, param_dtype="fp32", compute_dtype=compute, master_weights=False)
+
+
+def residual_in_compute_dtype(model: torch.nn.Module, dtype: torch.dtype) -> None:
+    """Cast the input embedding's output to `dtype` while autocast is on (training and reference
+    passes), so the residual stream starts, and stays, in the compute dtype."""
+
+    def cast(module: torch.nn.Module, inputs: Any, output: torch.Tensor) -> torch.Tensor:
+        if output.is_floating_point() and torch.is_autocast_enabled(output.device.type):
+            return output.to(dtype)
+        return output
+
+    embeddings = model.get_input_embeddings()
+    if embeddings is not None:
+        embeddings.register_forward_hook(cast)
 
 
 def cast_floating(state: dict[str, Any], dtype: torch.dtype) -> dict[str, Any]:

@@ -59,16 +59,18 @@ def maybe_profile(step: int, device: torch.device, job_dir: str) -> Iterator[Non
     from torch.profiler import ProfilerActivity, profile
 
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    before = allocator_counts(device)
     started = time.perf_counter()
     with profile(activities=activities) as prof, synchronisations(device) as syncs:
         yield
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     wall = time.perf_counter() - started
+    after = allocator_counts(device)
     folder = Path(os.environ[ENV_FOLDER])
     folder.mkdir(parents=True, exist_ok=True)
     name = Path(job_dir).resolve().name or "job"
-    text = summarise(prof, wall, step, name) + describe_synchronisations(syncs)
+    text = summarise(prof, wall, step, name) + describe_synchronisations(syncs) + describe_allocator(before, after)
     (folder / f"profile-{name}-step{step}.txt").write_text(text, encoding="utf-8")
 
 
@@ -93,6 +95,32 @@ def synchronisations(device: torch.device) -> Iterator[Counter[str]]:
         # torch's own notice that the debug mode is a prototype mentions "synchronizing" too
         if "called a synchronizing" in str(warning.message):
             sites[f"{warning.filename}:{warning.lineno}"] += 1
+
+
+ALLOCATOR_COUNTS = {
+    "num_alloc_retries": "allocations retried after freeing the cache (each waits for the GPU)",
+    "num_device_alloc": "device allocations (cudaMalloc or mapped segments)",
+    "num_device_free": "device frees",
+    "num_ooms": "out-of-memory errors",
+}
+
+
+def allocator_counts(device: torch.device) -> dict[str, int]:
+    """The caching allocator's counters: under a tight memory limit it frees its cache and
+    retries, which synchronises the device; a step that does so often is host-bound for it."""
+    if device.type != "cuda":
+        return {}
+    stats = torch.cuda.memory_stats(device)
+    return {key: int(stats.get(key, 0)) for key in ALLOCATOR_COUNTS}
+
+
+def describe_allocator(before: dict[str, int], after: dict[str, int]) -> str:
+    if not after:
+        return ""
+    lines = ["", "caching allocator during the step:"]
+    for key, meaning in ALLOCATOR_COUNTS.items():
+        lines.append(f"  {after[key] - before.get(key, 0):>8}  {meaning}")
+    return "\n".join(lines) + "\n"
 
 
 def describe_synchronisations(sites: Counter[str]) -> str:

@@ -50,7 +50,7 @@ from .lora import trainable_parameter_count
 from .modeling import read_json, torch_dtype
 from .optim import make_optimizer, make_scheduler
 from .policy import load_policy
-from .precision import precision_of
+from .precision import precision_of, residual_in_compute_dtype
 from .rank_failures import RankFailures
 from .reporting import Reporters
 from .sft import SftObjective
@@ -149,6 +149,8 @@ class Trainer:
         if self.eval_data is not None:
             self.eval_data.check_vocab(vocab)
         self.kernels_note = apply_fused_kernels(self.model, self.device)
+        if self.autocast_dtype is not None:
+            residual_in_compute_dtype(self.model, self.autocast_dtype)
         if job.adapter is not None:
             lora_fused.install(self.model)
         self.model.config.use_cache = False
@@ -250,6 +252,7 @@ class Trainer:
 
     def train_step(self, step: int) -> dict[str, Any]:
         started = time.perf_counter()
+        lora_fused.clear_weight_cache()  # casts made by held-out or reference passes, a resumed load
         objective = self.objective
         step_sequences = [s for mb in self.schedule.steps[step - 1] for s in mb]
         mine = self.schedule.for_rank(step, self.dist.rank, self.dist.world)
@@ -268,7 +271,21 @@ class Trainer:
             batch = self.batch(self.train_data, seqs)
             sums += objective.train_micro_batch(self.model, batch, denominator)
             tokens += batch.tokens
-        reduced = self.dist.sum(sums.tolist() + [float(tokens)])
+        # Clip and update before reading anything back: the loss sums and the gradient norm come to
+        # the host in one copy after the optimizer's kernels are queued, so the GPU waits for the
+        # host once per step, not three times. A non-finite loss or norm still stops the run (the
+        # update it made is never saved: no checkpoint is written after an error).
+        max_norm = self.job.optim.max_grad_norm if self.job.optim.max_grad_norm is not None else float("inf")
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        grad_norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
+        if hasattr(grad_norm, "full_tensor"):
+            grad_norm = grad_norm.full_tensor()
+        self.optimizer.step()
+        lora_fused.clear_weight_cache()  # the adapter's weights changed: cast them again
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        *local, grad_norm_value = torch.cat([sums, grad_norm.detach().reshape(1).to(sums)]).tolist()
+        reduced = self.dist.sum(local + [float(tokens)])
         totals = dict(zip(objective.sums, reduced))
         tokens = int(reduced[-1])
         fields = objective.step_fields(totals, denominator)
@@ -279,19 +296,8 @@ class Trainer:
                 f"the loss is {loss} at step {step}",
                 "lower the learning rate, train in bf16 rather than fp16, or look for broken rows in the data",
             )
-        max_norm = self.job.optim.max_grad_norm if self.job.optim.max_grad_norm is not None else float("inf")
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        grad_norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
-        if hasattr(grad_norm, "full_tensor"):
-            grad_norm = grad_norm.full_tensor()
-        grad_norm_value = float(grad_norm)
         if not math.isfinite(grad_norm_value):
             raise EngineError("nan", f"the gradient norm is {grad_norm_value} at step {step} (loss {loss:.6g})", "lower the learning rate, or train in bf16 rather than fp16")
-        self.optimizer.step()
-        self.scheduler.step()
-        self.optimizer.zero_grad(set_to_none=True)
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
         seconds = time.perf_counter() - started
         self.train_seconds += seconds
         self.train_tokens += tokens

@@ -175,3 +175,34 @@ def test_the_triton_dropout_kernel_in_the_interpreter(tmp_path):
     assert abs(out.pop("share 0.95") - 0.95) < 0.01
     assert abs(out.pop("share 0.5") - 0.5) < 0.02
     assert out == {key: True for key in out} and len(out) == 5, out
+
+
+def test_weights_cast_once_per_step_follow_the_optimizer(tiny_model_path):
+    """The adapter's weights are cast once and reused until the trainer clears the cache after its
+    optimizer step (fused AdamW updates them without a new version counter); an in-place change
+    that does bump the version is seen without a clear."""
+    ids = torch.randint(3, 500, (2, 17), generator=torch.Generator().manual_seed(3))
+    peft_model, fused_model = lora_model(tiny_model_path), lora_model(tiny_model_path)
+    lora_fused.install(fused_model)
+    optimizers = [torch.optim.AdamW([p for p in m.parameters() if p.requires_grad], lr=1e-2, fused=True) for m in (peft_model, fused_model)]
+    lora_fused.clear_weight_cache()
+    for _ in range(2):
+        for model, optimizer in zip((peft_model, fused_model), optimizers):
+            grads_of(model, ids)
+            optimizer.step()
+        lora_fused.clear_weight_cache()
+        with torch.no_grad():
+            torch.testing.assert_close(fused_model(input_ids=ids).logits, peft_model(input_ids=ids).logits, rtol=1e-5, atol=1e-5)
+    # the cached casts are reused while nothing changed …
+    with torch.no_grad():
+        fused_model(input_ids=ids)
+        cached = dict(lora_fused._CAST)
+        fused_model(input_ids=ids)
+    assert cached and all(lora_fused._CAST[k][4] is v[4] for k, v in cached.items())
+    # … and an in-place edit (a new version) is cast again
+    with torch.no_grad():
+        for model in (peft_model, fused_model):
+            for name, p in model.named_parameters():
+                if "lora_A" in name:
+                    p.mul_(2)
+        torch.testing.assert_close(fused_model(input_ids=ids).logits, peft_model(input_ids=ids).logits, rtol=1e-5, atol=1e-5)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -214,3 +219,34 @@ def test_qlora_training_step_updates_only_the_lora_parameters(tiny_model_path, s
     for name, parameter in model.named_parameters():
         if not parameter.requires_grad:
             assert torch.equal(parameter, frozen_params[name]), name
+
+
+NF4_TRITON_CHECK = r"""
+import json, torch
+from kielo_engine.nf4 import quantize_nf4, dequantize_nf4
+from kielo_engine.nf4_triton import dequantize_nf4_double_triton, dequantize_nf4_triton
+out = {}
+torch.manual_seed(0)
+# bf16 is left to gpu_checks/run.py: the interpreter truncates fp32 to bf16 instead of rounding
+for shape, dtype in (((64, 1000), torch.float32), ((3, 50), torch.float32), ((128, 640), torch.float16), ((7, 64 * 300), torch.float32)):
+    q = quantize_nf4(torch.randn(shape) * 0.05, block_size=64, double_quant=True)
+    s = q.absmax_state
+    got = dequantize_nf4_double_triton(q.packed, s.codes, s.scales, s.offset.reshape(1), shape, 64, dtype)
+    out[f"{shape} {dtype}"] = torch.equal(got, dequantize_nf4(q, dtype))
+    plain = quantize_nf4(torch.randn(shape) * 0.05, block_size=64)
+    out[f"{shape} {dtype} plain absmax"] = torch.equal(dequantize_nf4_triton(plain.packed, plain.absmax, shape, 64, dtype), dequantize_nf4(plain, dtype))
+print(json.dumps(out))
+"""
+
+
+def test_the_triton_dequantisers_in_the_interpreter():
+    """Both Triton kernels (plain absmax, and double-quantised absmax decoded in the kernel) equal the PyTorch reference bit for bit
+    (Triton's CPU interpreter; the GPU run, bf16 included, is in gpu_checks/run.py). (7, 19200) spans
+    several 256-block absmax scale groups; (3, 50) ends in a short block."""
+    pytest.importorskip("triton")
+    engine = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, TRITON_INTERPRET="1", PYTHONPATH=engine)
+    done = subprocess.run([sys.executable, "-c", NF4_TRITON_CHECK], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out == {key: True for key in out} and len(out) == 8, out

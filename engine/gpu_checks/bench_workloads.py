@@ -109,11 +109,10 @@ RUNS: tuple[Run, ...] = (
     Run("qlora-full", "kielo", 4, 1, tokens=4096, job={**KIELO, "memory_limit_gib": 8}, variant="8GiB"),
     Run("qlora-full", "hf+bnb", 2, 2, checkpointing=True),
     # Full fine-tuning steps of 16 rows (32,768 tokens): at 4 rows the optimizer's pass over the
-    # fp32 states and the step's one host wait are a large share of a step (measured on an H100:
-    # 36,151 tokens/s at 4 rows, 55,403 at 16); the 4-row step stays as a variant.
+    # fp32 states and the step's host wait are a large share of a step (kielo on an H100, 2026-12-06:
+    # 50,168 tokens/s at 4 rows, 61,265 at 16; docs/measurements/2026-12-06-h100-bench-speed-3.txt).
     Run("full-1b", "kielo", 16, 1, tokens=16384, job=KIELO),
     Run("full-1b", "hf", 2, 8, checkpointing=True),
-    Run("full-1b", "kielo", 4, 1, tokens=8192, job=KIELO, variant="4rows"),
     Run("dpo-oasst", "kielo", 8, 1, tokens=16384, job={**KIELO, "dpo.reference": "adapter-disabled"}),
     Run("dpo-oasst", "hf", 4, 2, checkpointing=True),
     # Reference log-probs computed once before step 1 (their pass is outside the timed steps).

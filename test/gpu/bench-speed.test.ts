@@ -110,7 +110,8 @@ test("bench_speed.py --cpu --tiny: kielo and its peers side by side", { timeout:
     assert.deepEqual(kielo.step_pairs, peer.step_pairs);
     assert.ok(peer.pairs_per_s! > 0 && kielo.pairs_per_s! > 0);
     assert.deepEqual(rows.get("lora-oasst/kielo")!.step_tokens, rows.get("lora-oasst/hf")!.step_tokens);
-    assert.deepEqual(rows.get("full-1b/kielo")!.step_tokens, [TINY_SEQ_LEN, TINY_SEQ_LEN], "one full row per step");
+    assert.deepEqual(rows.get("full-1b/kielo")!.step_tokens, [4 * TINY_SEQ_LEN, 4 * TINY_SEQ_LEN], "four full rows per step (a quarter of 16)");
+    assert.deepEqual(rows.get("full-1b/kielo")!.step_tokens, rows.get("full-1b/hf")!.step_tokens);
   });
 
   await t.test("ratios: kielo ÷ peer on each peer row", () => {
@@ -219,7 +220,7 @@ print(json.dumps({k: sorted(v) for k, v in out.items()}))`;
   const run = spawnSync(python, ["-c", code], { encoding: "utf8" });
   assert.equal(run.status, 0, run.stderr);
   assert.deepEqual(JSON.parse(run.stdout), {
-    "lora-full": [[4, 1]], "lora-oasst": [[32, 8]], "qlora-full": [[4, 1]], "full-1b": [[4, 1]], "dpo-oasst": [[8, 2]], "full-7b": [[4, 1]],
+    "lora-full": [[4, 1]], "lora-oasst": [[32, 8]], "qlora-full": [[4, 1]], "full-1b": [[16, 4]], "dpo-oasst": [[8, 2]], "full-7b": [[4, 1]],
   });
 });
 

@@ -150,7 +150,9 @@ async function matrixOf(subject: Subject, log: (line: string) => void): Promise<
           const got = snapshot(out, subject.outputs);
           for (const [path, bytes] of expected) assert.ok(got.get(path) === bytes, `${subject.name} ${signal}: ${path} is complete but differs from the uninterrupted run`);
           log(`${subject.name}: finished before ${signal} (${delay} ms); again with half the delay`);
-          assert.ok(attempt < 4, `${subject.name}: finished before ${signal} four times`);
+          // Halving from 5–50 % of the reference's work: the seventh try comes within 0.4–4 % of it.
+          // A reference slowed by a busy machine (clean: 1,298 ms, then done within 37 ms) needs more than four.
+          assert.ok(attempt < 7, `${subject.name}: finished before ${signal} seven times`);
           fraction /= 2;
           // Start over from nothing (the finished run's output is complete).
           for (const path of subject.restart ?? subject.outputs) rmSync(join(out, path), { recursive: true, force: true });

@@ -18,6 +18,7 @@ import { RULES, type CleanConfig, type RuleName } from "./config.ts";
 import { learnAlignment, type AlignmentModel } from "./alignment.ts";
 import { learnBounds, logRatio, type RatioBounds } from "./length-ratio.ts";
 import { RULE_FUNCTIONS, type Finding } from "./rules.ts";
+import { finalMarkLoss } from "./unfinished.ts";
 
 export interface CleanInputs {
   input: string;
@@ -161,6 +162,7 @@ export async function evaluateFile(inputs: CleanInputs): Promise<{ verdicts: Rec
     const model = learnAlignment(pair, texts, inputs.config.misaligned);
     if (model !== undefined) alignmentModels.set(pair, model);
   }
+  const markLoss = new Map([...pairTexts].map(([pair, texts]) => [pair, finalMarkLoss(texts)]));
   const scaffoldingByPair = new Map<string, ScaffoldingMarker[]>();
   const scaffoldingFor = (from: string | undefined, to: string) => {
     const pair = `${from}-${to}`;
@@ -193,6 +195,7 @@ export async function evaluateFile(inputs: CleanInputs): Promise<{ verdicts: Rec
         sourceLang: item.sourceLang,
         bounds: boundsFor(pair, field.source),
         alignment: alignmentModels.get(pair),
+        finalMarkLoss: markLoss.get(pair),
         translatorIssues: field.issues,
         scaffolding: scaffoldingFor(item.sourceLang, item.targetLang),
       };

@@ -11,11 +11,10 @@ import { anchorDifference } from "../text/format-anchors.ts";
 import { letterWeight, requiredScriptsOf, scriptCounts, scriptsOf, scriptWeight, type Script } from "../text/scripts.ts";
 import type { CleanConfig, RuleName } from "./config.ts";
 import { translatorNote } from "./translator-notes.ts";
-import { unfinishedEnding, weakUnfinishedEnding } from "./unfinished.ts";
+import { truncatedRule } from "./truncated.ts";
 import type { AlignmentModel } from "./alignment.ts";
 import { logRatio, type RatioBounds } from "./length-ratio.ts";
 import {
-  endsCleanly,
   letterCount,
   longestRepeatRun,
   maxLineRepeats,
@@ -46,6 +45,8 @@ export interface FieldContext {
   bounds: RatioBounds | undefined;
   /** What the misaligned rule learned for this field's language pair (absent: no source, or too few pairs). */
   alignment: AlignmentModel | undefined;
+  /** How often the file's translations of this language pair drop the final mark their source ends on (absent: unknown). */
+  finalMarkLoss?: number | undefined;
   /** Issues the translator recorded for this field (meta.translation.issues). */
   translatorIssues: { rule: string; detail: string }[];
   /** Strings of the translation prompt that must not show up in outputs. */
@@ -269,46 +270,7 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
     return [];
   },
 
-  truncated(context, config) {
-    const reported = context.translatorIssues.find((issue) => issue.rule === "truncated");
-    if (reported) return [{ rule: "truncated", field: context.path, detail: "generation hit the token limit" }];
-    const { source, bounds } = context;
-    if (source === undefined || bounds === undefined || context.target.trim() === "") return [];
-    const below = (k: number) => logRatio(source, context.target) < bounds.median - k * Math.max(bounds.sigma, 0.05);
-    // Ends the way a cut text does (on a comma, inside a bracket, on "and") where the source does
-    // not, and is shorter than usual for its source: whatever the length of the source.
-    const unfinished = unfinishedEnding(source, context.target, context.targetLang);
-    if (unfinished !== undefined && below(1)) {
-      return [{ rule: "truncated", field: context.path, detail: `${unfinished} and is short for its source` }];
-    }
-    // A weaker sign (an ending real translations have now and then) with a clear shortfall.
-    const weak = unfinished ?? weakUnfinishedEnding(source, context.target, context.targetLang);
-    if (weak !== undefined && below(config.truncation.k)) {
-      return [{ rule: "truncated", field: context.path, detail: `${weak} and is much shorter than usual for its source` }];
-    }
-    if (source.length < config.truncation.min_source_chars) return [];
-    // Short for its source and carrying at most half of what the source says that a translation
-    // keeps (its numbers and names, the words the file's pairs show translated): the missing part
-    // was cut. A second signal, so a smaller shortfall (k_coverage) suffices even for short sources.
-    // Found on at least three such tokens, or on two with none carried. A final number is no end
-    // of a sentence here ("परिवर्तित JPEG2000", cut from "… JPEG2000 has zero width or height").
-    const coverage = context.alignment?.sourceCoverage(source, context.target);
-    if (!endsCleanly(context.target.replace(/\p{N}+\s*$/u, "")) && coverage !== undefined && (coverage.evidence >= 3 || coverage.found === 0) &&
-      coverage.found <= config.truncation.max_source_coverage * coverage.evidence && below(config.truncation.k_coverage)) {
-      return [{ rule: "truncated", field: context.path, detail: `carries ${coverage.found} of the ${coverage.evidence} numbers, names and known words of its source and is short for it` }];
-    }
-    if (endsCleanly(context.target)) return [];
-    // Clearly short for this language pair, and stops mid-sentence: where the source ends a
-    // sentence, or where it has no final mark (a UI label, a list item: its ending says nothing
-    // about the target's). A target with all the lines of a multi-line unmarked source (a terse
-    // list of answers) has its whole layout, which a cut one loses. Sources shorter than those the
-    // bounds are learned from vary more in length ratio: they need a larger shortfall (k_short).
-    const k = source.length < config.length_ratio.min_source_chars ? config.truncation.k_short : config.truncation.k;
-    if (!below(k)) return [];
-    const lines = (text: string) => text.split("\n").filter((line) => line.trim() !== "").length;
-    if (!endsCleanly(source) && lines(source) >= 2 && lines(context.target) >= lines(source)) return [];
-    return [{ rule: "truncated", field: context.path, detail: endsCleanly(source) ? "ends mid-sentence and is short for its source" : "much shorter than usual for its source" }];
-  },
+  truncated: truncatedRule,
 
   "code-block"(context) {
     if (context.source === undefined) return [];

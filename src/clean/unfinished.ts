@@ -80,6 +80,8 @@ const JA_WEAK = /(?<=[^\p{Script=Hiragana}])(?:は|と|の|な|も|へ)$|(?:こ�
  * is a weaker sign; a tail inside brackets or after a comma is a clause of its own, not counted.
  */
 const JA_NOUN_AFTER_PARTICLE = /(?<=[^\p{Script=Hiragana}])([をにへでが])[^\p{Script=Hiragana}()（）「」、。,.]+$/u;
+/** Hindi words ending like an oblique plural that are not one: "be" (subjunctive), "why", "thus", "as if", "both" … */
+const HI_NOT_OBLIQUE = ["हों", "क्यों", "यों", "त्यों", "ज्यों", "मानों", "दोनों", "तीनों", "चारों"];
 /** Hindi postpositions, which close a noun phrase that a verb or a head noun should follow. */
 const HI_POSTPOSITIONS = ["को", "का", "के", "की", "से", "में", "पर", "तक", "हेतु", "लिए", "लिये", "द्वारा"];
 
@@ -104,6 +106,49 @@ export function weakUnfinishedEnding(source: string, target: string, targetLang:
     if (HI_POSTPOSITIONS.includes(last)) return `ends on the postposition "${last}"`;
     // An oblique infinitive ("बताने", "of telling") needs the postposition or noun after it.
     if ([...last].length >= 3 && last.endsWith("ने")) return `ends on the oblique infinitive "${last}"`;
+    // An oblique plural ("फ़ाइलों", cut from "फ़ाइलों के लिए", "for files"): the form a postposition
+    // governs, so one should follow. Of 7,800 Hindi messages of Debian 12's gettext catalogs one good
+    // translation ends on one, against 28 of 4,300 of them cut anywhere.
+    if (last.endsWith("ों") && !HI_NOT_OBLIQUE.includes(last)) return `ends on the oblique plural "${last}"`;
   }
   return undefined;
+}
+
+/**
+ * The mark a source ends on: a sentence terminal of any script (. ! ? 。 । ؟ ۔ ። ။ ។ ։ and the
+ * like, closing quotes or brackets after it allowed) or a colon introducing what follows. Not an ellipsis
+ * ("Loading...", "Open…"): a UI item with more to come, which translations often drop.
+ */
+const SOURCE_FINAL_MARK = /(?<![.…])(?:\p{Sentence_Terminal}["'”’»」』)）\]]*|[:：])$/u;
+/** Any final mark of a target: the same, the ellipsis and the semicolon included. */
+const TARGET_FINAL_MARK = /(?:\p{Sentence_Terminal}|[…:;：；])["'”’»」』)）\]]*$/u;
+
+/**
+ * The source ends a sentence (or on a colon) and the target ends with no punctuation at all: a text
+ * cut anywhere loses the final mark, whatever its language and last word, mid-word in a script
+ * without spaces too ("…のソフトウェ", cut from "…のソフトウェアはインストールされません。").
+ * Good translations drop the mark now and then, some languages (Thai) and some catalogs
+ * (GStreamer's Japanese) always: the rule weighs it by how often the file's own translations do
+ * (finalMarkLoss) and wants a larger shortfall than for weakUnfinishedEnding (truncation.k_final_mark).
+ */
+export function lostFinalMark(source: string, target: string): string | undefined {
+  const mark = SOURCE_FINAL_MARK.exec(source.trimEnd());
+  if (mark === null || TARGET_FINAL_MARK.test(target.trimEnd())) return undefined;
+  return `ends with no punctuation where its source ends on "${mark[0]}"`;
+}
+
+/**
+ * The share of a file's pairs (one language pair) whose source ends on a final mark and whose
+ * target has none; undefined when no source ends on one. Learned from the file like the length
+ * bounds: where its translations drop the mark as often as they keep it, a missing one says nothing.
+ */
+export function finalMarkLoss(pairs: Iterable<{ source: string; target: string }>): number | undefined {
+  let ending = 0;
+  let lost = 0;
+  for (const { source, target } of pairs) {
+    if (target.trim() === "" || !SOURCE_FINAL_MARK.test(source.trimEnd())) continue;
+    ending += 1;
+    if (!TARGET_FINAL_MARK.test(target.trimEnd())) lost += 1;
+  }
+  return ending === 0 ? undefined : lost / ending;
 }

@@ -12,19 +12,20 @@ import { loadCleanConfig } from "../../src/clean/config.ts";
 import { learnAlignment, namesOf } from "../../src/clean/alignment.ts";
 import { learnBounds, logRatio } from "../../src/clean/length-ratio.ts";
 import { RULE_FUNCTIONS, type FieldContext } from "../../src/clean/rules.ts";
-import { unclosed, unfinishedEnding, weakUnfinishedEnding } from "../../src/clean/unfinished.ts";
+import { finalMarkLoss, lostFinalMark, unclosed, unfinishedEnding, weakUnfinishedEnding } from "../../src/clean/unfinished.ts";
 
 const lines = (path: string) =>
   readFileSync(fileURLToPath(new URL(`../fixtures/${path}`, import.meta.url)), "utf8")
     .trim()
     .split("\n")
     .map((line) => JSON.parse(line) as Record<string, string>);
+const benchGettext = lines("clean/gettext-pairs.jsonl");
 const heldout = lines("clean/gettext-heldout.jsonl").map((row) => ({ lang: row["lang"]!, source: row["en"]!, target: row["target"]! }));
 const gtkProperties = lines("clean/gettext-test.jsonl");
 const finnish = lines("translate/oasst1-fi-aligned.jsonl").map((row) => ({ lang: "fi", source: row["text_en"]!, target: row["text"]! }));
 const config = loadCleanConfig();
 
-/** Runs the rule over one language's pairs with bounds and word counterparts learned from them, as `kielo clean` does for a file. */
+/** Runs the rule over one language's pairs with bounds, word counterparts and final-mark loss learned from them, as `kielo clean` does for a file. */
 function truncatedRule(pairs: readonly { lang: string; source: string; target: string }[]) {
   const learned = pairs.filter((pair) => pair.source.length >= config.length_ratio.min_source_chars);
   const ratios = (list: typeof learned) => list.map((pair) => logRatio(pair.source, pair.target));
@@ -33,10 +34,11 @@ function truncatedRule(pairs: readonly { lang: string; source: string; target: s
   const short = learnBounds("en-x short", ratios(learned.filter((pair) => pair.source.length < config.length_ratio.short_chars)), config.length_ratio);
   const alignment = learnAlignment("en-x", pairs, config.misaligned);
   assert.ok(alignment !== undefined);
+  const markLoss = finalMarkLoss(pairs);
   return (source: string, target: string, lang: string) => {
     const bounds = source.length < config.length_ratio.short_chars && short.source === "learned" ? short : all;
-    const context: FieldContext = { path: "text", target, source, targetLang: lang, sourceLang: "en", bounds, alignment, translatorIssues: [], scaffolding: [] };
-    return RULE_FUNCTIONS.truncated(context, config).length > 0;
+    const context: FieldContext = { path: "text", target, source, targetLang: lang, sourceLang: "en", bounds, alignment, finalMarkLoss: markLoss, translatorIssues: [], scaffolding: [] };
+    return RULE_FUNCTIONS.truncated(context, config)[0]?.detail;
   };
 }
 
@@ -59,7 +61,7 @@ test("real translations are kept; the same translations stopped short are found"
   for (const lang of ["fi", "ja", "hi"]) {
     const pairs = [...heldout, ...(lang === "fi" ? finnish : [])].filter((pair) => pair.lang === lang);
     const rule = truncatedRule(pairs);
-    const flagged = pairs.filter((pair) => rule(pair.source, pair.target, lang));
+    const flagged = pairs.filter((pair) => rule(pair.source, pair.target, lang) !== undefined);
     assert.ok(flagged.length <= 0.01 * pairs.length, `${lang}: ${flagged.length}/${pairs.length} good translations flagged: ${flagged.slice(0, 3).map((pair) => pair.target).join(" | ")}`);
     // Stopped at half its length (at a space where the script has them): what a generation that
     // hit its token limit leaves. Sources of min_source_chars+ characters, where the rule judges
@@ -72,7 +74,7 @@ test("real translations are kept; the same translations stopped short are found"
       const space = pair.target.lastIndexOf(" ", half);
       const cut = pair.target.slice(0, lang === "ja" || space < half / 2 ? half : space);
       band.cuts += 1;
-      if (rule(pair.source, cut, lang)) band.caught += 1;
+      if (rule(pair.source, cut, lang) !== undefined) band.caught += 1;
     }
     const { long, short } = bands;
     t.diagnostic(`${lang}: ${flagged.length}/${pairs.length} good flagged; cut at half caught ${long.caught}/${long.cuts} (long sources), ${short.caught}/${short.cuts} (short)`);
@@ -91,6 +93,9 @@ test("weaker cut-off endings: Japanese particles and adnominals, Hindi postposit
   assert.equal(weakUnfinishedEnding("How much of the space the child uses (0.0 none, 1.0 all)", "子ウィジェットがどれくらい利用するか (0.0 でゼロ、1.0 で全部)", "ja"), undefined);
   assert.match(weakUnfinishedEnding("Cannot allocate memory for TGA context struct", "TGA संदर्भित संरचना हेतु", "hi")!, /हेतु/);
   assert.match(weakUnfinishedEnding("Is used to notify that the value has changed", "मान बदल चुका है यह बताने", "hi")!, /बताने/);
+  // An oblique plural needs its postposition (PackageKit, cut: "फ़ाइलों के लिए दिखाएँ", "show for files").
+  assert.match(weakUnfinishedEnding("Show debugging information for all files", "डिबगिंग सूचना सभी फ़ाइलों", "hi")!, /oblique plural "फ़ाइलों"/);
+  assert.equal(weakUnfinishedEnding("Show debugging information for all files", "डिबगिंग सूचना सभी फ़ाइलों के लिए दिखाएँ", "hi"), undefined);
   assert.equal(weakUnfinishedEnding("Could not load the image", "छवि लोड नहीं कर सका", "hi"), undefined);
   assert.match(weakUnfinishedEnding("Failed to load image '%s': reason not known", "画像 '%s' の読み込みに失敗しました:", "ja")!, /colon/);
   // On real Japanese and Hindi UI translations none of the benchmark uses (apt … wget, gtk20-properties,
@@ -135,4 +140,27 @@ test("source coverage: what a translation keeps of its source, learned from the 
     t.diagnostic(`${lang}: ${shares.good.length} pairs, carrying at most half: good ${low(shares.good).toFixed(2)}, cut at half ${low(shares.cut).toFixed(2)}`);
     assert.ok(shares.good.length >= 30 && low(shares.good) <= 0.2 && low(shares.cut) >= 3 * low(shares.good) + 0.2, `${lang}: ${shares.good.length} pairs, good ${low(shares.good)}, cut ${low(shares.cut)}`);
   }
+});
+
+test("a lost final mark: a cut where the source ends a sentence, weighed by what the file's translations do", () => {
+  // PackageKit's Japanese (the bench's catalogs): the good translation keeps its 。, the cut one
+  // ("…のソフトウェ", mid-word: no particle or ending rule sees it) has none.
+  const source = "The unsigned software will not be installed.";
+  const good = "署名無しのソフトウェアはインストールされません。";
+  assert.match(lostFinalMark(source, good.slice(0, 9))!, /no punctuation where its source ends on "\."/);
+  assert.equal(lostFinalMark(source, good), undefined);
+  assert.equal(lostFinalMark(source, "अहस्ताक्षरित सॉफ़्टवेयर संस्थापित नहीं किया जाएगा."), undefined);
+  // A colon introducing what follows is a final mark too; a label without one says nothing.
+  assert.match(lostFinalMark("The following packages have to be installed:", "以下のパッケージはイ")!, /":"/);
+  assert.equal(lostFinalMark("Show debugging information for all files", "डिबगिंग सूचना सभी फ़ाइलों"), undefined);
+  const japanese = benchGettext.filter((row) => row["ja"] !== undefined).map((row) => ({ lang: "ja", source: row["en"]!, target: row["ja"]! }));
+  const rule = truncatedRule(japanese);
+  assert.match(rule(source, good.slice(0, 9), "ja")!, /no punctuation/);
+  assert.equal(rule(source, good, "ja"), undefined);
+  // Learned from the file: the bench's catalogs and the held-out ones mostly keep the mark; GTK's
+  // property blurbs in Japanese drop it as often as not, and Thai has no full stop: there a missing
+  // mark is no sign at all.
+  const loss = (rows: Record<string, string>[], lang: string) => finalMarkLoss(rows.filter((row) => row[lang] !== undefined).map((row) => ({ source: row["en"]!, target: row[lang]! })))!;
+  assert.ok(loss(benchGettext, "ja") < config.truncation.max_final_mark_loss && finalMarkLoss(heldout.filter((pair) => pair.lang === "ja"))! < config.truncation.max_final_mark_loss);
+  assert.ok(loss(gtkProperties, "ja") >= config.truncation.max_final_mark_loss && loss(benchGettext, "th") >= config.truncation.max_final_mark_loss);
 });

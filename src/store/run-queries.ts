@@ -145,3 +145,8 @@ export function pairedAnswers(db: Store, a: number, b: number, options: { search
     )
     .all(b, a, options.search ?? "", options.limit) as { key: string; prompt: string; a: string; b: string }[];
 }
+
+/** The settings and summary of every finished run of one kind (`kielo study plan` reads their tokens/s). */
+export function finishedRunSettings(db: Store, kind: string): { config_json: string; summary_json: string | null }[] {
+  return db.prepare("SELECT config_json, summary_json FROM runs WHERE kind = ? AND status = 'done'").all(kind) as { config_json: string; summary_json: string | null }[];
+}

@@ -7,10 +7,12 @@ import { formatDuration } from "../util/progress.ts";
 import type { Plan } from "./plan.ts";
 import { estimate, measuredSeconds } from "./run.ts";
 import { logPath, type StepStatus } from "./state.ts";
+import type { TrainingEstimate } from "./throughput.ts";
 
 const MARK: Record<StepStatus, string> = { done: "✓", running: "▶", failed: "✗", stale: "~", waiting: "·" };
 
-export function formatPlan(plan: Plan, hashes: Map<string, string>, status: Map<string, StepStatus>, slots: number): string {
+/** `training`: train steps' time from earlier runs' throughput (throughput.ts), for what this study has not measured. */
+export function formatPlan(plan: Plan, hashes: Map<string, string>, status: Map<string, StepStatus>, slots: number, training?: TrainingEstimate): string {
   const lines = [`study ${plan.study.name} (${plan.file}), work dir ${plan.workDir}`, `${plan.steps.length} steps:`];
   for (const step of plan.steps) {
     const state = status.get(step.id)!;
@@ -27,12 +29,25 @@ export function formatPlan(plan: Plan, hashes: Map<string, string>, status: Map<
   const gpuSteps = remaining.filter((s) => s.gpus > 0);
   const unmeasured = [...new Set(remaining.map((s) => s.kind))].filter((k) => !seconds.has(k));
   const wall = estimate(remaining.map((s) => s.kind), seconds, slots);
-  const gpu = estimate(gpuSteps.flatMap((s) => Array<string>(s.gpus).fill(s.kind)), seconds, 1);
+  // GPU time: a step's kind as measured in this study, else (train steps) from earlier runs' throughput.
+  const perStep = (s: (typeof remaining)[number]) => {
+    const list = seconds.get(s.kind);
+    return list !== undefined && list.length > 0 ? list.reduce((a, b) => a + b, 0) / list.length : training?.seconds.get(s.id);
+  };
+  const gpuParts = gpuSteps.map((s) => perStep(s)).map((t, i) => (t === undefined ? undefined : t * gpuSteps[i]!.gpus));
+  const gpu = gpuParts.includes(undefined) ? null : gpuParts.reduce<number>((a, b) => a + b!, 0);
+  const gpuText = gpuSteps.length === 0 ? "none (CPU only)" : gpu === null ? "unknown" : `about ${formatDuration(gpu)}`;
   lines.push(
     wall === null
-      ? `time left: unknown (not yet measured in this study: ${unmeasured.join(", ")}; run once, then plan again)`
-      : `time left: about ${formatDuration(wall)} wall with ${slots} slot(s); GPU time ${gpuSteps.length === 0 ? "none (CPU only)" : gpu === null ? "unknown" : formatDuration(gpu)} (from steps measured in this study)`,
+      ? `time left: unknown (not yet measured in this study: ${unmeasured.join(", ")}; run once, then plan again); GPU time ${gpuText}`
+      : `time left: about ${formatDuration(wall)} wall with ${slots} slot(s); GPU time ${gpuText} (from steps measured in this study)`,
   );
+  if (training !== undefined && training.notes.length > 0) {
+    const trainSteps = remaining.filter((s) => s.kind === "sft" || s.kind === "dpo");
+    const known = trainSteps.every((s) => training.seconds.has(s.id));
+    const total = trainSteps.reduce((a, s) => a + (training.seconds.get(s.id) ?? 0), 0);
+    lines.push(`training from earlier runs: ${known ? `about ${formatDuration(total)} of training` : "unknown in part"}`, ...training.notes.map((n) => `  ${n}`));
+  }
   return `${lines.join("\n")}\n`;
 }
 

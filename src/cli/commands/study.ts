@@ -16,6 +16,8 @@ import { buildPairs } from "../../study/pairs.ts";
 import { writeReport } from "../../study/report/write.ts";
 import { KIELO_ENTRY, planStatus, runStudy } from "../../study/run.ts";
 import { parseCandidate, selectModel } from "../../study/select.ts";
+import { estimateTraining } from "../../study/throughput.ts";
+import { defaultStorePath } from "../../store/db.ts";
 import { formatGrid, formatPlan } from "../../study/view.ts";
 import { KieloError } from "../../util/errors.ts";
 import { collect, numberArg } from "../options.ts";
@@ -39,13 +41,14 @@ export function registerStudy(program: Command): void {
 
   study
     .command("plan")
-    .description("print the steps (DAG), which are done, and the time left as measured in this study")
+    .description("print the steps (DAG), which are done, the time left as measured in this study, and the training time from earlier runs' throughput in kielo.db")
     .argument("<file>", "study YAML (see studies/)")
     .option(workDir, workDirHelp)
     .action(async (file: string, options: CommonOptions) => {
       const plan = await open(file, options);
       const { hashes, status } = await planStatus(plan);
-      process.stdout.write(formatPlan(plan, hashes, status, cpuSlots(plan) + (await visibleGpus()).length * plan.study.resources.per_gpu));
+      const training = await estimateTraining(plan, status, defaultStorePath());
+      process.stdout.write(formatPlan(plan, hashes, status, cpuSlots(plan) + (await visibleGpus()).length * plan.study.resources.per_gpu, training));
     });
 
   study

@@ -104,17 +104,34 @@ function api(db: Store, path: string, query: URLSearchParams): unknown {
   throw new RequestError(404, `no such API: ${path}`);
 }
 
-/** /reports/ lists the report folders; /reports/<folder>/<file> serves a file inside the reports folder only. */
+/** A report folder's page: index.html, else report.html (the page `kielo study report` writes). */
+function reportPage(dir: string): string | undefined {
+  return ["index.html", "report.html"].find((name) => existsSync(join(dir, name)));
+}
+
+/**
+ * /reports/ lists the report folders; /reports/<folder>/<file> serves a file inside the reports
+ * folder only. A folder is a report (its page in it) or a study's work dir (its page in report/),
+ * so both `--reports study-runs/` and a folder of `kielo study report --out` folders work.
+ */
 function serveReport(reports: string | undefined, path: string, response: ServerResponse): void {
   if (reports === undefined) throw new RequestError(404, "no reports folder (start kielo serve with --reports <dir>)");
   const relative = path.replace(/^\/reports\/?/, "");
   if (relative === "") {
     const folders = readdirSync(reports, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
-    return json(response, 200, folders.map((name) => ({ name, url: `/reports/${encodeURIComponent(name)}/` })));
+    const url = (name: string) => {
+      const dir = join(reports, name);
+      return `/reports/${encodeURIComponent(name)}/${reportPage(dir) === undefined && reportPage(join(dir, "report")) !== undefined ? "report/" : ""}`;
+    };
+    return json(response, 200, folders.map((name) => ({ name, url: url(name) })));
   }
   if (relative.split("/").some((part) => part === ".." || part === ".") || relative.includes("\0")) throw new RequestError(400, "path outside the reports folder");
   let target = resolve(reports, relative);
-  if (existsSync(target) && statSync(target).isDirectory()) target = join(target, "index.html");
+  if (existsSync(target) && statSync(target).isDirectory()) {
+    // The page's relative links (its CSV and SVG files) resolve only under a URL ending in "/".
+    if (!path.endsWith("/")) return void response.writeHead(301, { Location: `${encodeURI(path)}/` }).end();
+    target = join(target, reportPage(target) ?? "index.html");
+  }
   if (!existsSync(target)) throw new RequestError(404, `not found: ${path}`);
   // A link inside the folder must not lead out of it either.
   const real = realpathSync(target);

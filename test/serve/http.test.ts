@@ -38,6 +38,11 @@ finishRun(db, textId, "done");
 const reports = join(workspace, "reports");
 mkdirSync(join(reports, "study-a"), { recursive: true });
 writeFileSync(join(reports, "study-a", "index.html"), "<h1>study a</h1>");
+// As `kielo study report` writes them: a study's work dir (the page in report/) and an --out folder.
+mkdirSync(join(reports, "study-b", "report"), { recursive: true });
+writeFileSync(join(reports, "study-b", "report", "report.html"), "<h1>study b</h1>");
+mkdirSync(join(reports, "study-c"));
+writeFileSync(join(reports, "study-c", "report.html"), "<h1>study c</h1>");
 writeFileSync(join(workspace, "secret.txt"), "not to be served");
 symlinkSync(join(workspace, "secret.txt"), join(reports, "study-a", "link-out.txt"));
 
@@ -49,18 +54,31 @@ after(() => {
 });
 
 /** A raw request: the path is sent as written (fetch would normalise `..` away). */
-function get(path: string, method = "GET"): Promise<{ status: number; type: string; body: string }> {
+function get(path: string, method = "GET"): Promise<{ status: number; type: string; body: string; location?: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: "127.0.0.1", port, path, method }, (response) => {
       let body = "";
       response.setEncoding("utf8");
       response.on("data", (chunk: string) => (body += chunk));
-      response.on("end", () => resolve({ status: response.statusCode!, type: String(response.headers["content-type"]), body }));
+      const location = response.headers.location;
+      response.on("end", () => resolve({ status: response.statusCode!, type: String(response.headers["content-type"]), body, ...(location === undefined ? {} : { location }) }));
     });
     req.on("error", reject);
     req.end();
   });
 }
+
+test("study reports: index.html or report.html, in the folder or in a work dir's report/", async () => {
+  assert.deepEqual(JSON.parse((await get("/reports/")).body), [
+    { name: "study-a", url: "/reports/study-a/" },
+    { name: "study-b", url: "/reports/study-b/report/" },
+    { name: "study-c", url: "/reports/study-c/" },
+  ]);
+  assert.equal((await get("/reports/study-b/report/")).body, "<h1>study b</h1>");
+  assert.equal((await get("/reports/study-c/")).body, "<h1>study c</h1>");
+  // Without the final "/" the page's relative links (its CSV and SVG files) would miss: redirected.
+  assert.deepEqual(await get("/reports/study-c"), { status: 301, type: "undefined", body: "", location: "/reports/study-c/" });
+});
 
 test("the API reads kielo.db live", async () => {
   const runs = JSON.parse((await get("/api/runs?kind=sft")).body) as { id: number; status: string; metrics: Record<string, number> }[];

@@ -20,7 +20,7 @@ export function registerServe(program: Command): void {
     .option("--db <file>", "the kielo.db to show (default: KIELO_DB, else ./kielo.db)")
     .option("--host <address>", "address to listen on (anything but loopback makes the dashboard visible to the network)", "127.0.0.1")
     .option("--port <n>", "port (0: any free port)", numberArg("--port", { integer: true, min: 0, max: 65535 }), 8787)
-    .option("--reports <dir>", "a folder of study reports (one HTML folder each), served under /reports/")
+    .option("--reports <dir>", "a folder of study reports (one HTML folder each) or of study work dirs (e.g. study-runs/), served under /reports/")
     .action(async (flags: ServeFlags) => {
       const db = flags.db === undefined ? defaultStorePath() : resolve(flags.db);
       const server = await startServer({ db, host: flags.host, port: flags.port, ...(flags.reports === undefined ? {} : { reports: flags.reports }) }).catch((error: NodeJS.ErrnoException) => {

@@ -36,6 +36,13 @@ function num(value) {
   return abs !== 0 && (abs < 1e-3 || abs >= 1e6) ? value.toExponential(3) : value.toFixed(4);
 }
 
+/** A setting's value as `kielo runs compare` prints it: text as it is, a missing value as "-". */
+function setting(value) {
+  if (value === null || value === undefined) return "-";
+  if (typeof value === "number") return num(value);
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
 function duration(seconds) {
   if (seconds === null) return "-";
   if (seconds < 60) return `${seconds.toFixed(1)}s`;
@@ -166,7 +173,7 @@ async function comparePage(params) {
   const c = await api(`/api/compare?ids=${encodeURIComponent(params.get("ids") || "")}`);
   const heads = c.runs.map((r) => `#${r.id} ${r.label ?? r.kind}`);
   const parts = [el("h1", {}, `Compare ${heads.join(" · ")}`)];
-  parts.push(el("h2", {}, "Settings that differ"), table(["setting", ...heads], c.settings.map((s) => el("tr", {}, el("td", {}, s.key), s.values.map((v) => el("td", {}, typeof v === "number" ? num(v) : JSON.stringify(v))))), { id: "compare-settings" }));
+  parts.push(el("h2", {}, "Settings that differ"), table(["setting", ...heads], c.settings.map((s) => el("tr", {}, el("td", {}, s.key), s.values.map((v) => el("td", {}, setting(v))))), { id: "compare-settings" }));
   parts.push(el("h2", {}, "Metrics"), table(["metric", ...heads], c.metrics.map((m) => el("tr", {}, el("td", {}, m.name), m.values.map((v) => el("td", { class: "num" }, num(v))))), { id: "compare-metrics" }));
   if (c.ifeval_categories) parts.push(el("h2", {}, "IFEval per category (strict)"), table(["category", ...heads], c.ifeval_categories.map((row) => el("tr", {}, el("td", {}, row.category), row.values.map((v) => el("td", { class: "num" }, v ? num(v.strict) : "-"))))));
   if (c.text_metrics) parts.push(el("h2", {}, "Text metrics (mean, p10, p90)"), table(["field", ...heads], c.text_metrics.map((row) => el("tr", {}, el("td", {}, row.field), row.values.map((v) => el("td", { class: "num" }, v ? `${num(v.mean)} (${num(v.p10)}, ${num(v.p90)})` : "-"))))));

@@ -1,9 +1,9 @@
 /**
  * `kielo data qa-from-docs` end to end on real documents (Dolly records as TurkuNLP laid them out in
- * .docx, English and Finnish; a multi-page PDF with a text layer made from them by enscript +
- * Ghostscript) with a loopback OpenAI-compatible server writing the pairs, then `data compile`
- * on the output; bad documents (a scan without a text layer, an encrypted PDF, a truncated file)
- * each fail with a message naming the file.
+ * .docx, English and Finnish; a multi-page PDF with a text layer that the test writes from the
+ * English .docx with PDFKit) with a loopback OpenAI-compatible server writing the pairs, then
+ * `data compile` on the output; bad documents (a scan without a text layer, PDFs encrypted by qpdf
+ * and by PDFKit, a truncated file) each fail with a message naming the file.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { startOpenAIServer, type OpenAIServer } from "../eval/text/openai-server.ts";
+import { dollyRecordsText, writeTextPdf } from "./build-pdf.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const FIXTURES = join(ROOT, "test/fixtures/qa");
@@ -31,9 +32,13 @@ function kielo(args: string[], cwd: string): Promise<{ status: number | null; st
 
 describe("kielo data qa-from-docs", () => {
   const dir = mkdtempSync(join(tmpdir(), "kielo-qa-"));
+  const pdf = join(dir, "dolly-first-12.pdf");
+  let pdfPages = 0;
   let server: OpenAIServer;
 
   before(async () => {
+    // The multi-page PDF: Dolly records 0–11 of the English .docx, written by PDFKit.
+    pdfPages = await writeTextPdf(pdf, await dollyRecordsText(join(FIXTURES, "dolly-00000-en.docx"), 12));
     // The stand-in writer asks its questions about the first words of the context, repeats one
     // question per chunk (a near-duplicate to remove) and answers its first request with prose.
     server = await startOpenAIServer((messages, arrival) => {
@@ -54,7 +59,7 @@ describe("kielo data qa-from-docs", () => {
   const common = (out: string) => ["--out", out, "--backend", "openai", "--model", "writer", "--tokenizer", TOKENIZER, "--db", "kielo.db", "--quiet"];
 
   it("writes qa-context records from a PDF (with pages) and a DOCX that data compile takes as they are, and resumes from the cache", async () => {
-    const pdf = join(FIXTURES, "dolly-first-12.pdf");
+    assert.ok(pdfPages >= 3, `${pdfPages} pages`);
     const result = await kielo(["data", "qa-from-docs", pdf, ...common("pdf.jsonl"), "--base-url", server.url, "--chunk-tokens", "1024", "--lang", "fi"], dir);
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stderr, /not a valid JSON list of pairs; asking again/);
@@ -72,7 +77,7 @@ describe("kielo data qa-from-docs", () => {
       const [from, to] = r.meta.source.pages!;
       return Array.from({ length: to - from + 1 }, (_, k) => from + k);
     }));
-    assert.deepEqual([...covered].sort(), [1, 2, 3, 4, 5]);
+    assert.deepEqual([...covered].sort((a, b) => a - b), Array.from({ length: pdfPages }, (_, k) => k + 1));
     assert.ok(records.every((r) => r.meta.source.page === r.meta.source.pages![0]));
     const first = records[0]!;
     assert.equal(first.meta.source.file, "dolly-first-12.pdf");
@@ -115,9 +120,11 @@ describe("kielo data qa-from-docs", () => {
     const docx = join(dir, "truncated.docx");
     writeFileSync(docx, readFileSync(join(FIXTURES, "dolly-00000-en.docx")).subarray(0, 5000));
     copyFileSync(join(FIXTURES, "encrypted.pdf"), join(dir, "locked.pdf"));
+    await writeTextPdf(join(dir, "locked-pdfkit.pdf"), "Saunas are small rooms heated to 70–100 °C.", { userPassword: "secret" });
     const cases: [string, RegExp][] = [
       [join(FIXTURES, "scanned-no-text.pdf"), /scanned-no-text\.pdf: no text on any of its 2 pages — a scanned PDF without a text layer\?/],
       ["locked.pdf", /locked\.pdf: the PDF is encrypted/],
+      ["locked-pdfkit.pdf", /locked-pdfkit\.pdf: the PDF is encrypted/],
       [truncated, /truncated\.pdf: not a readable PDF .*truncated or damaged/],
       [docx, /truncated\.docx: not a readable \.docx/],
     ];

@@ -6,7 +6,7 @@
  *   answer (Welleck et al.'s rep-n with n = 4; 0 = no repetition, → 1 = one phrase over and over).
  * - `loop_repeats`, `loop_share`: the longest run of one word n-gram repeated back to back (as the
  *   `repetition` cleaning rule sees generation loops) — how often, and the share of the answer's
- *   words it covers.
+ *   tokens it covers (words; a character of a script written without spaces, as that rule counts).
  * - `prompt_copy`: the share of the answer's word 3-grams that occur in the prompt (copying or
  *   echoing the question; 0 when the prompt or answer has fewer than 3 words).
  * - `length_words` (whitespace-separated words), `length_chars` (code points), `length_tokens`
@@ -60,6 +60,15 @@ export function promptCopyShare(prompt: readonly string[], answer: readonly stri
   return answerGrams.filter((gram) => promptGrams.has(gram)).length / answerGrams.length;
 }
 
+// Scripts written without spaces: longestRepeatRun (src/clean/text-checks.ts) counts each of their
+// characters as a token, so loop_share divides by the same count — by words alone a Thai loop
+// would cover twice the answer.
+const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}]/u;
+
+function loopTokenCount(answerWords: readonly string[]): number {
+  return answerWords.reduce((n, word) => n + (UNSPACED.test(word) ? [...word].length : 1), 0);
+}
+
 export interface AnswerMetricsOptions {
   detector: LanguageDetector;
   targetLang?: string | undefined;
@@ -76,7 +85,7 @@ export function answerMetrics(prompt: string, answer: string, options: AnswerMet
     in_target_lang: options.targetLang === undefined ? null : lang === options.targetLang ? 1 : 0,
     repetition: repeatedNgramShare(answerWords),
     loop_repeats: loop.repeats,
-    loop_share: answerWords.length === 0 ? 0 : loop.runWords / answerWords.length,
+    loop_share: answerWords.length === 0 ? 0 : loop.runWords / loopTokenCount(answerWords),
     prompt_copy: promptCopyShare(words(prompt), answerWords),
     length_words: pySplit(answer).length,
     length_chars: codePointLength(answer),

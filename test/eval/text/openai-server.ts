@@ -1,7 +1,8 @@
 /**
  * A real HTTP server on loopback speaking OpenAI's chat-completions API, answering with a function
  * of the request's messages. Used as a stand-in judge and question writer: it counts requests and
- * records what it was sent.
+ * records what it was sent. `delayMs` holds each reply back that long (a slow model, so that a test
+ * can kill its client mid-run).
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -17,7 +18,10 @@ export interface OpenAIServer {
   close(): Promise<void>;
 }
 
-export async function startOpenAIServer(answer: (messages: ChatMessage[], arrival: number) => string): Promise<OpenAIServer> {
+export async function startOpenAIServer(
+  answer: (messages: ChatMessage[], arrival: number) => string,
+  options: { delayMs?: number } = {},
+): Promise<OpenAIServer> {
   const requests: OpenAIServer["requests"] = [];
   const server: Server = createServer((req, res) => {
     let body = "";
@@ -30,9 +34,12 @@ export async function startOpenAIServer(answer: (messages: ChatMessage[], arriva
       const parsed = JSON.parse(body) as { messages: ChatMessage[]; seed: unknown; temperature: unknown; model: unknown };
       requests.push(parsed);
       const content = answer(parsed.messages, requests.length);
-      res.writeHead(200, { "content-type": "application/json" }).end(
-        JSON.stringify({ choices: [{ message: { role: "assistant", content }, finish_reason: "stop" }], usage: { prompt_tokens: 1, completion_tokens: 1 } }),
-      );
+      const reply = () =>
+        res.writeHead(200, { "content-type": "application/json" }).end(
+          JSON.stringify({ choices: [{ message: { role: "assistant", content }, finish_reason: "stop" }], usage: { prompt_tokens: 1, completion_tokens: 1 } }),
+        );
+      if (options.delayMs === undefined) reply();
+      else setTimeout(reply, options.delayMs);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

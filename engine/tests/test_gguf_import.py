@@ -5,6 +5,8 @@ fixtures/models/smollm2-135m-instruct; these tests check that folder against the
 with the `gguf` package's own reader and dequantiser (not transformers' loader, which made the
 folder): every tensor equal to bf16(dequantised GGUF tensor), the special tokens those of the GGUF
 header, no quantization config. They fail, not skip, when setup has not installed the model.
+One test runs `kielo model import --dtype fp32` itself (about 25 s on 2 cores): every tensor equal
+to the dequantised GGUF tensor in fp32, bit for bit, and the config saying float32.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 
 import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
 
+from conftest import NODE, REPO_ROOT
 from kielo_engine.errors import EngineError
 from kielo_engine.events import check_event
 from kielo_engine.gguf_import import import_gguf
@@ -74,12 +78,13 @@ def unpermute(weight: np.ndarray, heads: int) -> np.ndarray:
     return weight.reshape(heads, rows // heads // 2, 2, *weight.shape[1:]).swapaxes(1, 2).reshape(weight.shape)
 
 
-def test_every_weight_is_the_dequantised_gguf_tensor_in_bf16(imported):
+def assert_weights_are_the_gguf_tensors(folder: str, dtype: torch.dtype) -> None:
+    """Every tensor of folder's model.safetensors equals dtype(dequantised GGUF tensor) exactly."""
     from gguf import GGUFReader
     from gguf.quants import dequantize
 
-    config = read_json(os.path.join(imported, "config.json"))
-    stored = load_file(os.path.join(imported, "model.safetensors"))
+    config = read_json(os.path.join(folder, "config.json"))
+    stored = load_file(os.path.join(folder, "model.safetensors"))
     reader = GGUFReader(GGUF)
     seen = set()
     for tensor in reader.tensors:
@@ -89,13 +94,30 @@ def test_every_weight_is_the_dequantised_gguf_tensor_in_bf16(imported):
             values = unpermute(values, config["num_attention_heads"])
         elif ".k_proj." in name:
             values = unpermute(values, config["num_key_value_heads"])
-        expected = torch.from_numpy(np.array(values, dtype=np.float32)).to(torch.bfloat16)
-        assert stored[name].dtype == torch.bfloat16, name
+        expected = torch.from_numpy(np.array(values, dtype=np.float32)).to(dtype)
+        assert stored[name].dtype == dtype, name
         assert torch.equal(stored[name], expected), f"{name} differs from {tensor.name} ({tensor.tensor_type.name})"
         seen.add(name)
     # Tied embeddings: no separate output head in the GGUF, none written.
     assert seen == set(stored), set(stored) ^ seen
     assert len(seen) == 272
+
+
+def test_every_weight_is_the_dequantised_gguf_tensor_in_bf16(imported):
+    assert_weights_are_the_gguf_tensors(imported, torch.bfloat16)
+
+
+def test_kielo_model_import_dtype_fp32_keeps_the_dequantised_gguf_tensors_exactly(imported, tmp_path):
+    out = tmp_path / "smollm2-fp32"
+    cmd = [str(NODE), str(REPO_ROOT / "bin" / "kielo.js"), "model", "import", GGUF, "--out", str(out), "--dtype", "fp32"]
+    result = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"kielo model import --dtype fp32 failed: {result.stderr[-2000:]}"
+    assert "fp32" in result.stdout, result.stdout
+    assert_weights_are_the_gguf_tensors(str(out), torch.float32)
+    config = read_json(str(out / "config.json"))
+    assert config["dtype"] == "float32" and config.get("torch_dtype", "float32") == "float32", config
+    assert "quantization_config" not in config
+    assert read_json(str(out / "kielo-import.json"))["dtype"] == "fp32"
 
 
 def test_config_and_special_tokens_are_the_gguf_headers(imported):

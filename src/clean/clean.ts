@@ -19,6 +19,7 @@ import { learnAlignment, type AlignmentModel } from "./alignment.ts";
 import { learnBounds, logRatio, type RatioBounds } from "./length-ratio.ts";
 import { RULE_FUNCTIONS, type Finding } from "./rules.ts";
 import { finalMarkLoss } from "./unfinished.ts";
+import { learnEndings } from "./endings.ts";
 
 export interface CleanInputs {
   input: string;
@@ -163,6 +164,8 @@ export async function evaluateFile(inputs: CleanInputs): Promise<{ verdicts: Rec
     if (model !== undefined) alignmentModels.set(pair, model);
   }
   const markLoss = new Map([...pairTexts].map(([pair, texts]) => [pair, finalMarkLoss(texts)]));
+  // Learned from as many texts as the length bounds need.
+  const endings = new Map([...pairTexts].map(([pair, texts]) => [pair, learnEndings(texts, inputs.config.length_ratio.min_samples)]));
   const scaffoldingByPair = new Map<string, ScaffoldingMarker[]>();
   const scaffoldingFor = (from: string | undefined, to: string) => {
     const pair = `${from}-${to}`;
@@ -196,6 +199,7 @@ export async function evaluateFile(inputs: CleanInputs): Promise<{ verdicts: Rec
         bounds: boundsFor(pair, field.source),
         alignment: alignmentModels.get(pair),
         finalMarkLoss: markLoss.get(pair),
+        endings: endings.get(pair),
         translatorIssues: field.issues,
         scaffolding: scaffoldingFor(item.sourceLang, item.targetLang),
       };

@@ -102,9 +102,15 @@ export const CleanConfigSchema = z
         k_final_mark: z.number().positive().default(2.5),
         /** … counted only where the file's translations drop the final mark less often than this. */
         max_final_mark_loss: z.number().min(0).max(1).default(0.5),
+        /**
+         * A target whose last two characters the file's translations of its language pair have
+         * inside their text at least e^min_ending_odds times as often as at their end (where their
+         * source ends alike), shorter than median − k·MAD, whatever the length of its source.
+         */
+        min_ending_odds: z.number().positive().default(2.5),
       })
       .strict()
-      .default({ k: 2, k_short: 4, min_source_chars: 30, max_source_coverage: 0.5, k_coverage: 1.5, k_final_mark: 2.5, max_final_mark_loss: 0.5 }),
+      .default({ k: 2, k_short: 4, min_source_chars: 30, max_source_coverage: 0.5, k_coverage: 1.5, k_final_mark: 2.5, max_final_mark_loss: 0.5, min_ending_odds: 2.5 }),
     misaligned: z
       .object({
         /** Flag when chance explains a target's coverage better than a good translation by this log-likelihood ratio. */

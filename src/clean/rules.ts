@@ -13,6 +13,7 @@ import type { CleanConfig, RuleName } from "./config.ts";
 import { translatorNote } from "./translator-notes.ts";
 import { truncatedRule } from "./truncated.ts";
 import type { AlignmentModel } from "./alignment.ts";
+import type { EndingModel } from "./endings.ts";
 import { logRatio, type RatioBounds } from "./length-ratio.ts";
 import {
   letterCount,
@@ -47,6 +48,8 @@ export interface FieldContext {
   alignment: AlignmentModel | undefined;
   /** How often the file's translations of this language pair drop the final mark their source ends on (absent: unknown). */
   finalMarkLoss?: number | undefined;
+  /** How the file's translations of this language pair end, against how they go on inside (absent: too few to learn from). */
+  endings?: EndingModel | undefined;
   /** Issues the translator recorded for this field (meta.translation.issues). */
   translatorIssues: { rule: string; detail: string }[];
   /** Strings of the translation prompt that must not show up in outputs. */

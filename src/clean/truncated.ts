@@ -36,6 +36,14 @@ export const truncatedRule: Rule = (context, config) => {
     return [{ rule: "truncated", field: context.path, detail: `${lost} and is much shorter than usual for its source` }];
   }
   if (source.length < config.truncation.min_source_chars) return [];
+  // An ending the file's translations have inside their text far more often than at its end (a
+  // word or a character that goes on: "…このパ", "…की विशेषता पाने"), with a shortfall: a learned
+  // sign for any language, verb-final ones (Japanese, Hindi) above all, whose messages close on
+  // a few verb forms. The target was learned from: judged against the file's other texts.
+  const odds = context.endings?.cutOdds(source, context.target, true);
+  if (odds !== undefined && odds >= config.truncation.min_ending_odds && !/\p{N}$/u.test(context.target.trimEnd()) && below(config.truncation.k)) {
+    return [{ rule: "truncated", field: context.path, detail: `ends the way this file's translations go on inside, not the way they end (log-odds ${odds.toFixed(1)}), and is short for its source` }];
+  }
   // Short for its source and carrying at most half of what the source says that a translation
   // keeps (its numbers and names, the words the file's pairs show translated): the missing part
   // was cut. A second signal, so a smaller shortfall (k_coverage) suffices even for short sources.

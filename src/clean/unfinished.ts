@@ -5,6 +5,7 @@
  * there the predicate comes last. Real translations of a source that does not end that way have
  * none of these; a generation that hit its token limit, or a segment cut in two, often has one.
  */
+import { namesOf } from "./alignment.ts";
 
 /** Words that cannot end a sentence, per language (closed classes; lowercase). */
 const DANGLING: Record<string, readonly string[]> = {
@@ -54,6 +55,14 @@ export function unfinishedEnding(source: string, target: string, targetLang: str
   // like "[12]" move around the final period in translation.)
   const parentheses = (text: string) => (text.match(/[(（]/gu) ?? []).length;
   if (/[)）]$/u.test(sourceEnd) && !/[)）]$/u.test(end) && parentheses(end) < parentheses(sourceEnd)) return "lost the parenthesis the source ends with";
+  // A name or identifier of the source stopped mid-word ("GTK_TEST_TOUCH", cut from
+  // GTK_TEST_TOUCHSCREEN; "AtkHyperli"): translations keep such names whole.
+  const lastName = /[\p{L}\p{N}_.]{3,}$/u.exec(end)?.[0];
+  const names = namesOf(source).split(" ");
+  if (lastName !== undefined && !names.includes(lastName)) {
+    const cut = names.find((name) => name.length > lastName.length && name.startsWith(lastName));
+    if (cut !== undefined && !target.includes(cut)) return `stops inside the name "${cut}" of its source`;
+  }
   const lang = targetLang.toLowerCase().split(/[-_]/)[0]!;
   // Hindi: an oblique infinitive with a genitive postposition ("खोलने के", "of opening") needs the
   // noun or postposition that follows it ("खोलने के लिए").

@@ -12,6 +12,7 @@ import { loadCleanConfig } from "../../src/clean/config.ts";
 import { learnAlignment, namesOf } from "../../src/clean/alignment.ts";
 import { learnBounds, logRatio } from "../../src/clean/length-ratio.ts";
 import { RULE_FUNCTIONS, type FieldContext } from "../../src/clean/rules.ts";
+import { learnEndings } from "../../src/clean/endings.ts";
 import { finalMarkLoss, lostFinalMark, unclosed, unfinishedEnding, weakUnfinishedEnding } from "../../src/clean/unfinished.ts";
 
 const lines = (path: string) =>
@@ -35,9 +36,10 @@ function truncatedRule(pairs: readonly { lang: string; source: string; target: s
   const alignment = learnAlignment("en-x", pairs, config.misaligned);
   assert.ok(alignment !== undefined);
   const markLoss = finalMarkLoss(pairs);
-  return (source: string, target: string, lang: string) => {
+  const endings = learnEndings(pairs, config.length_ratio.min_samples);
+  return (source: string, target: string, lang: string, withEndings = true) => {
     const bounds = source.length < config.length_ratio.short_chars && short.source === "learned" ? short : all;
-    const context: FieldContext = { path: "text", target, source, targetLang: lang, sourceLang: "en", bounds, alignment, finalMarkLoss: markLoss, translatorIssues: [], scaffolding: [] };
+    const context: FieldContext = { path: "text", target, source, targetLang: lang, sourceLang: "en", bounds, alignment, finalMarkLoss: markLoss, endings: withEndings ? endings : undefined, translatorIssues: [], scaffolding: [] };
     return RULE_FUNCTIONS.truncated(context, config)[0]?.detail;
   };
 }
@@ -55,6 +57,31 @@ test("cut-off endings: a comma, an unclosed bracket, a conjunction, a Japanese o
   assert.match(unfinishedEnding("Not enough memory to load the file", "फ़ाइल लोड करने के", "hi")!, /करने के/);
   assert.equal(unfinishedEnding("Not enough memory to load the file", "फ़ाइल लोड करने के लिए पर्याप्त स्मृति नहीं", "hi"), undefined);
   assert.equal(unclosed("f(x) [a] 「b」"), 0);
+  // A name of the source stopped mid-word (gtk30's Hindi, cut): translations keep names whole.
+  const [touch] = benchGettext.filter((row) => row["en"] === "Setting is hardcoded by GTK_TEST_TOUCHSCREEN" && row["hi"] !== undefined);
+  assert.ok(touch !== undefined);
+  assert.match(unfinishedEnding(touch["en"]!, touch["hi"]!.slice(0, touch["hi"]!.indexOf("TOUCH") + 5), "hi")!, /inside the name "GTK_TEST_TOUCHSCREEN"/);
+  assert.equal(unfinishedEnding(touch["en"]!, touch["hi"]!, "hi"), undefined);
+});
+
+test("endings learned from the file: a cut ends where the file's translations go on, not where they end", () => {
+  // Held-out Japanese (wget, tar): cut where the other rules see no
+  // sign (no particle, no lost final mark: the sources end without one), but on characters the
+  // file's translations have inside their text, seldom at their end.
+  for (const [lang, source, cut] of [
+    ["ja", "Error initializing X509 certificate: %s\n", "X509 証明書の初期化"],
+    ["ja", "Malformed dumpdir: 'X' never used", "不正形式の dumpd"],
+  ] as const) {
+    const pairs = heldout.filter((pair) => pair.lang === lang);
+    const good = pairs.find((pair) => pair.source === source)!;
+    assert.ok(good.target.startsWith(cut) && good.target !== cut);
+    // The file as `kielo clean` sees it: the cut row in place of the good one.
+    const file = pairs.map((pair) => (pair === good ? { ...pair, target: cut } : pair));
+    const rule = truncatedRule(file);
+    assert.equal(rule(source, cut, lang, false), undefined, `${cut}: found without the endings`);
+    assert.match(rule(source, cut, lang)!, /go on inside/);
+    assert.equal(truncatedRule(pairs)(source, good.target, lang), undefined);
+  }
 });
 
 test("real translations are kept; the same translations stopped short are found", (t) => {

@@ -17,7 +17,6 @@ import type { EndingModel } from "./endings.ts";
 import { logRatio, type RatioBounds } from "./length-ratio.ts";
 import {
   letterCount,
-  longestRepeatRun,
   maxLineRepeats,
   multiset,
   looksLikeList,
@@ -26,8 +25,8 @@ import {
   proseOnly,
   sentencesOf,
   wordOverlap,
-  words,
 } from "./text-checks.ts";
+import { longestRepeatRun, words } from "../text/words.ts";
 
 export interface Finding {
   rule: RuleName;

@@ -3,6 +3,7 @@ import { protectedSpans } from "../text/protect.ts";
 import { withoutCodeLines } from "../text/code-shape.ts";
 import { fencedCodeBlocks } from "../text/fences.ts";
 import { MARKUP_TAG } from "../text/format-anchors.ts";
+import { words } from "../text/words.ts";
 
 /**
  * Text without fenced code, code-shaped lines outside fences, inline code, URLs, e-mails and
@@ -26,40 +27,6 @@ export function proseOnly(text: string): string {
 
 export function letterCount(text: string): number {
   return text.match(/\p{L}/gu)?.length ?? 0;
-}
-
-export function words(text: string): string[] {
-  return text.toLowerCase().match(/[\p{L}\p{N}]+(?:['’][\p{L}]+)*/gu) ?? [];
-}
-
-const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}]/u;
-
-/**
- * The longest run of one word n-gram repeated back to back: returns the repeat count and the
- * words the run covers. Catches generation loops ("the cat sat. the cat sat. the cat sat. …").
- */
-export function longestRepeatRun(text: string, maxN = 60): { repeats: number; runWords: number; unit: string } {
-  // Scripts written without spaces (Japanese, Chinese, Thai): each character is a token, else a
-  // whole sentence is one "word" and a loop of it looks short.
-  const tokens = words(text).flatMap((word) => (UNSPACED.test(word) ? [...word] : [word]));
-  let best = { repeats: 1, runWords: 0, unit: "" };
-  for (let n = 1; n <= Math.min(maxN, Math.floor(tokens.length / 2)); n++) {
-    let i = 0;
-    while (i + 2 * n <= tokens.length) {
-      let repeats = 1;
-      while (i + (repeats + 1) * n <= tokens.length && sameRun(tokens, i, i + repeats * n, n)) repeats += 1;
-      if (repeats > 1 && repeats * n > best.runWords && repeats >= best.repeats) {
-        best = { repeats, runWords: repeats * n, unit: tokens.slice(i, i + n).join(" ") };
-      }
-      i += repeats > 1 ? (repeats - 1) * n + 1 : 1;
-    }
-  }
-  return best;
-}
-
-function sameRun(tokens: readonly string[], a: number, b: number, n: number): boolean {
-  for (let k = 0; k < n; k++) if (tokens[a + k] !== tokens[b + k]) return false;
-  return true;
 }
 
 /** The largest number of times one non-trivial line occurs. */

@@ -3,7 +3,7 @@
  * of their sets of lowercase word bigrams (words for questions under three words) is at least the
  * threshold (default 0.7). The first occurrence is kept, in document order.
  */
-import { words } from "../clean/text-checks.ts";
+import { words } from "../text/words.ts";
 
 function shingles(question: string): Set<string> {
   const tokens = words(question);

@@ -12,7 +12,7 @@
  * - `length_words` (whitespace-separated words), `length_chars` (code points), `length_tokens`
  *   (tokens of the model's tokenizer, when one is given).
  */
-import { longestRepeatRun, words } from "../../clean/text-checks.ts";
+import { longestRepeatRun, loopTokens, words } from "../../text/words.ts";
 import { codePointLength, pySplit } from "../../text/python-str.ts";
 import type { LanguageDetector } from "../langid/index.ts";
 
@@ -60,15 +60,6 @@ export function promptCopyShare(prompt: readonly string[], answer: readonly stri
   return answerGrams.filter((gram) => promptGrams.has(gram)).length / answerGrams.length;
 }
 
-// Scripts written without spaces: longestRepeatRun (src/clean/text-checks.ts) counts each of their
-// characters as a token, so loop_share divides by the same count — by words alone a Thai loop
-// would cover twice the answer.
-const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}]/u;
-
-function loopTokenCount(answerWords: readonly string[]): number {
-  return answerWords.reduce((n, word) => n + (UNSPACED.test(word) ? [...word].length : 1), 0);
-}
-
 export interface AnswerMetricsOptions {
   detector: LanguageDetector;
   targetLang?: string | undefined;
@@ -85,7 +76,7 @@ export function answerMetrics(prompt: string, answer: string, options: AnswerMet
     in_target_lang: options.targetLang === undefined ? null : lang === options.targetLang ? 1 : 0,
     repetition: repeatedNgramShare(answerWords),
     loop_repeats: loop.repeats,
-    loop_share: answerWords.length === 0 ? 0 : loop.runWords / loopTokenCount(answerWords),
+    loop_share: answerWords.length === 0 ? 0 : loop.runWords / loopTokens(answer).length,
     prompt_copy: promptCopyShare(words(prompt), answerWords),
     length_words: pySplit(answer).length,
     length_chars: codePointLength(answer),

@@ -8,6 +8,7 @@
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { TINY_STUDY_INPUTS } from "../study/helpers.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 const kielo = join(root, "bin", "kielo.js");
@@ -17,13 +18,7 @@ export const STUDY_NAME = "mini";
 function study(): string {
   return `name: ${STUDY_NAME}
 description: One mix and one SFT model of the tiny model, for the dashboard's browser test.
-model: ${root}fixtures/models/stories260K/hf
-target: fi
-data:
-  instructions:
-    en: { file: ${root}test/fixtures/data/dolly/dolly_en_fi_first8.jsonl, format: dolly }
-    fi: ${root}studies/data/tiny-fi-train.jsonl
-mixes: { base: en, add: fi, fractions: [0.5], seed: 42 }
+${TINY_STUDY_INPUTS}mixes: { base: en, add: fi, fractions: [0.5], seed: 42 }
 sft:
   recipe: ${root}recipes/tiny-sft.yaml
   set: { training.epochs: 1, training.save_every_steps: 100 }

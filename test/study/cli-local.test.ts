@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { doneSteps, kielo, root, tempDir, writeStudy } from "./helpers.ts";
+import { doneSteps, kielo, root, tempDir, TINY_STUDY_INPUTS, writeStudy } from "./helpers.ts";
 
 const dir = tempDir("study-cli");
 const work = join(dir, "work");
@@ -17,13 +17,7 @@ const broken = join(dir, "ifeval-broken.jsonl");
 writeFileSync(broken, '{"key": 1, "prompt": "Write a poem."\nnot json at all\n');
 
 const file = writeStudy(dir, `name: cli
-model: ${root}fixtures/models/stories260K/hf
-target: fi
-data:
-  instructions:
-    en: { file: ${root}test/fixtures/data/dolly/dolly_en_fi_first8.jsonl, format: dolly }
-    fi: ${root}studies/data/tiny-fi-train.jsonl
-mixes: { base: en, add: fi, fractions: [0, 0.5], seed: 42 }
+${TINY_STUDY_INPUTS}mixes: { base: en, add: fi, fractions: [0, 0.5], seed: 42 }
 sft:
   recipe: ${root}recipes/tiny-sft.yaml
   set: { training.epochs: 1 }

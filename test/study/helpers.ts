@@ -6,6 +6,15 @@ import { root } from "../robust/helpers.ts";
 
 export { kielo, start, finish, tempDir, root } from "../robust/helpers.ts";
 
+/** The base model and instruction sources of the small studies the CLI tests write (tiny model, 8 Dolly rows, tiny Finnish set). */
+export const TINY_STUDY_INPUTS = `model: ${root}fixtures/models/stories260K/hf
+target: fi
+data:
+  instructions:
+    en: { file: ${root}test/fixtures/data/dolly/dolly_en_fi_first8.jsonl, format: dolly }
+    fi: ${root}studies/data/tiny-fi-train.jsonl
+`;
+
 /** The study file text; `betas` varies the DPO grid. */
 export function gridStudy(betas: number[] = [0.05, 0.1]): string {
   return `name: grid

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { test } from "node:test";
 import { formatDuration } from "../../src/util/progress.ts";
-import { kielo, root, tempDir, writeStudy } from "./helpers.ts";
+import { kielo, root, tempDir, TINY_STUDY_INPUTS, writeStudy } from "./helpers.ts";
 
 const model = join(root, "fixtures/models/stories260K/hf");
 
@@ -16,13 +16,7 @@ test("plan estimates SFT time from an earlier run's measured throughput, and say
   const dir = tempDir("plan-estimate");
   const env = { KIELO_DB: join(dir, "kielo.db") };
   const text = `name: estimate
-model: ${model}
-target: fi
-data:
-  instructions:
-    en: { file: ${root}test/fixtures/data/dolly/dolly_en_fi_first8.jsonl, format: dolly }
-    fi: ${root}studies/data/tiny-fi-train.jsonl
-mixes: { base: en, add: fi, fractions: [0, 0.5], seed: 42 }
+${TINY_STUDY_INPUTS}mixes: { base: en, add: fi, fractions: [0, 0.5], seed: 42 }
 sft: { recipe: ${root}recipes/tiny-sft.yaml, set: { training.epochs: 2 } }
 eval: { base: false }
 `;

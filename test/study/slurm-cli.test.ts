@@ -11,7 +11,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, test } from "node:test";
 import { finish, kielo, start } from "../robust/helpers.ts";
-import { writeStudy } from "./helpers.ts";
+import { TINY_STUDY_INPUTS, writeStudy } from "./helpers.ts";
 import { root, slurmTestbed } from "./slurm-testbed.ts";
 
 const { cluster, workspace, db, stop } = await slurmTestbed();
@@ -20,13 +20,7 @@ after(stop);
 /** convert → mix → SFT → held-out loss; `epochs` changes only the SFT step (and its evaluation). */
 function study(epochs: number): string {
   return `name: slurm-cli
-model: ${root}fixtures/models/stories260K/hf
-target: fi
-data:
-  instructions:
-    en: { file: ${root}test/fixtures/data/dolly/dolly_en_fi_first8.jsonl, format: dolly }
-    fi: ${root}studies/data/tiny-fi-train.jsonl
-mixes: { base: en, add: fi, fractions: [0.5], seed: 42 }
+${TINY_STUDY_INPUTS}mixes: { base: en, add: fi, fractions: [0.5], seed: 42 }
 sft:
   recipe: ${root}recipes/tiny-sft.yaml
   set: { training.epochs: ${epochs}, training.save_every_steps: 2 }

@@ -2,7 +2,9 @@
  * Progress for long work, on stderr.
  *
  * On a terminal: one line redrawn in place at most 10 times a second. When piped (CI, logs): a
- * plain line every few seconds, so logs stay readable. Silent when `quiet` is set.
+ * plain line every few seconds, so logs stay readable. Either way the first count is shown at once:
+ * a log shows the work began (and its total) even when it ends within the interval. Silent when
+ * `quiet` is set.
  */
 export interface ProgressOptions {
   /** What is counted: "rows", "segments", "steps" … */
@@ -15,7 +17,7 @@ export interface ProgressOptions {
 
 export class Progress {
   private readonly start = performance.now();
-  private lastDraw = 0;
+  private lastDraw = Number.NEGATIVE_INFINITY;
   private count = 0;
   private extra = "";
   private readonly stream: NodeJS.WriteStream;
@@ -53,7 +55,7 @@ export class Progress {
     if (this.options.quiet) return;
     if (this.tty) {
       this.stream.write(`\r\x1b[2K${line}\n`);
-      if (this.lastDraw > 0) this.draw(false);
+      if (this.lastDraw > Number.NEGATIVE_INFINITY) this.draw(false);
     } else {
       this.stream.write(`${line}\n`);
     }
@@ -73,7 +75,8 @@ export class Progress {
     if (total !== undefined) text += `/${total.toLocaleString("en-US")} ${unit} (${percent(this.count, total)})`;
     else text += ` ${unit}`;
     text += `, ${formatRate(rate)} ${unit}/s`;
-    if (!final && total !== undefined && rate > 0 && this.count < total) {
+    // An ETA from less than a second of work (the first count) says more about start-up than about the rest.
+    if (!final && total !== undefined && rate > 0 && this.count < total && seconds >= 1) {
       text += `, ETA ${formatDuration((total - this.count) / rate)}`;
     }
     if (final) text += `, ${formatDuration(seconds)}`;

@@ -91,10 +91,15 @@ export function looksLikeList(text: string): boolean {
   return counts[counts.length >> 1]! < 3 && counts[counts.length - 1]! < 0.5 * total;
 }
 
-/** Sentences and lines of a text (for finding parts left untranslated). */
+/**
+ * Sentences and lines of a text (for finding parts left untranslated). CJK full stops (。！？)
+ * end a sentence with no space after them, so an English tail glued to Japanese text
+ * ("…存在します。Do you want to replace it?") is a sentence of its own; a closing quote or
+ * bracket right after the mark stays with its sentence.
+ */
 export function sentencesOf(text: string): string[] {
   return text
-    .split(/(?<=[.!?…])\s+|\n+/)
+    .split(/(?<=[.!?…])\s+|(?<=[。！？][」』）】〉》”’"]*)(?![。！？」』）】〉》”’"])\s*|\n+/u)
     .map((part) => part.trim())
     .filter((part) => part !== "");
 }

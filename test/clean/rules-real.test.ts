@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { learnAlignment } from "../../src/clean/alignment.ts";
 import { loadCleanConfig } from "../../src/clean/config.ts";
 import { RULE_FUNCTIONS, type FieldContext } from "../../src/clean/rules.ts";
+import { sentencesOf } from "../../src/clean/text-checks.ts";
 import { translatorNote } from "../../src/clean/translator-notes.ts";
 import { codeLineFlags } from "../../src/text/code-shape.ts";
 import { fencedCodeBlocks } from "../../src/text/fences.ts";
@@ -199,4 +200,17 @@ test("a sentence ending in a short list of options is prose to language-check; a
   assert.match(RULE_FUNCTIONS["wrong-language"](context(french, "Is it necessary to exercise every day?", "fi"), config)[0]?.detail ?? "", /detected fr/);
   const shows = "Real housewives of Beverly Hills, vanderpump rules, Southern charm, Real housewives of Orange County, kesäasunto, talviasunto";
   assert.deepEqual(RULE_FUNCTIONS["wrong-language"](context(shows, "Real housewives of Beverly Hills, vanderpump rules, southern charm", "fi"), config), []);
+});
+
+test("an English sentence glued after a Japanese full stop is a sentence of its own, and left untranslated", () => {
+  // Real wget and apt strings (test/fixtures/clean/gettext-heldout.jsonl): Japanese puts no space after 。.
+  const japanese = fixture("clean/gettext-heldout.jsonl").filter((row) => row["lang"] === "ja");
+  const wget = japanese.find((row) => row["en"]!.startsWith("\n    The file is already fully retrieved"))!;
+  assert.deepEqual(sentencesOf(wget["target"]!), ["このファイルは既に全部取得しおわっています。", "何もすることはありません。"]);
+  // A closing quote stays with its sentence; ！？ together end one.
+  assert.deepEqual(sentencesOf("「完了しました。」次へ進みますか？！Yes"), ["「完了しました。」", "次へ進みますか？！", "Yes"]);
+  const gnutls = japanese.find((row) => row["en"]!.startsWith("GnuTLS: Cannot set prio string directly"))!;
+  const half = `${sentencesOf(gnutls["target"]!)[0]}Falling back to default priority.\n`;
+  assert.equal(RULE_FUNCTIONS.untranslated(context(half, gnutls["en"]!, "ja"), config)[0]?.rule, "untranslated", half);
+  assert.deepEqual(RULE_FUNCTIONS.untranslated(context(gnutls["target"]!, gnutls["en"]!, "ja"), config), []);
 });

@@ -53,9 +53,12 @@ def _is_ancestor(pid: int) -> bool:
 def _runs_kielo(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return b"kielo" in f.read()
+            args = f.read().split(b"\0")
     except OSError:
         return False
+    # The CLI runs as `node …/bin/kielo.js …` (or the `kielo` link npx runs): an argument naming it,
+    # not "kielo" anywhere, which any process started from a checkout in a folder named kielo has.
+    return any(os.path.basename(arg) in (b"kielo.js", b"kielo") for arg in args)
 
 
 def watch_parent(poll_seconds: float = 0.5) -> bool:

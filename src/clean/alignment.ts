@@ -83,6 +83,11 @@ export function namesOf(text: string): string {
 
 /** A target token with more equally good counterparts than this tells nothing. */
 const MAX_COUNTERPARTS = 3;
+/** Other sources scored as possible owners of a target: those sharing the most evidence with it. */
+const RIVALS = 5;
+/** Keys a rival is searched by (the rarest of the target's), and the most sources a key may point to. */
+const RARE_KEYS = 8;
+const MAX_POSTINGS = 200;
 
 export interface AlignmentConfig {
   min_log_odds: number;
@@ -117,6 +122,12 @@ export interface AlignmentModel {
   logOdds(coverage: { evidence: number; found: number }): number;
   /** The same for the source's coverage by the target. */
   logOddsSource(coverage: { evidence: number; found: number }): number;
+  /**
+   * The other source of the file that explains this target best: log P(good) − log P(chance) of
+   * the target with that source, both directions summed (undefined: no other source shares evidence).
+   * Fields of `group` (one record, whose fields share topic words) are not candidates.
+   */
+  rival(source: string, target: string, group: string | undefined): { odds: number; source: string } | undefined;
 }
 
 function documentFrequency(documents: readonly string[][]): Map<string, number> {
@@ -137,6 +148,16 @@ export function learnAlignment(
   config: AlignmentConfig,
 ): AlignmentModel | undefined {
   if (texts.length < config.min_pairs) return undefined;
+  // Every text is tokenised once: the rival search scores each target against several sources.
+  const cache = new Map<string, ReadonlySet<string>>();
+  const tokensOf = (text: string) => {
+    let tokens = cache.get(text);
+    if (tokens === undefined) {
+      tokens = new Set(alignmentTokens(text));
+      cache.set(text, tokens);
+    }
+    return tokens;
+  };
   const groups = new Map<string, { source: Set<string>; target: Set<string> }>();
   // A target text that occurs twice (a swapped row copies another row's target) is one document:
   // else its words would co-occur twice with the words of two unrelated sources and seem to translate them.
@@ -146,8 +167,8 @@ export function learnAlignment(
     const key = groupOfTarget.get(normalised) ?? text.group ?? `#${index}`;
     groupOfTarget.set(normalised, key);
     const group = groups.get(key) ?? { source: new Set<string>(), target: new Set<string>() };
-    for (const token of alignmentTokens(text.source)) group.source.add(token);
-    for (const token of alignmentTokens(text.target)) group.target.add(token);
+    for (const token of tokensOf(text.source)) group.source.add(token);
+    for (const token of tokensOf(text.target)) group.target.add(token);
     groups.set(key, group);
   }
   // Learn from at most max_groups records, evenly spaced: co-occurrence grows with records × words².
@@ -211,7 +232,7 @@ export function learnAlignment(
     count += counterparts.length;
   }
   const coverage = (source: string, target: string): { evidence: number; found: number } | undefined => {
-    const sourceTokens = new Set(alignmentTokens(source));
+    const sourceTokens = tokensOf(source);
     // Numbers, and Latin words in a target written mostly in another script, are kept as they are
     // in translation: one the source lacks is a missed anchor (it came from another text).
     const latin = target.match(/\p{Script=Latin}/gu)?.length ?? 0;
@@ -219,7 +240,7 @@ export function learnAlignment(
     const keptAsIs = (token: string) => /^\p{N}+$/u.test(token) || (otherScript && /^\p{Script=Latin}/u.test(token));
     let evidence = 0;
     let found = 0;
-    for (const token of alignmentTokens(target)) {
+    for (const token of tokensOf(target)) {
       const counterparts = correspondences.get(token);
       const anchor = sourceTokens.has(token);
       if (!anchor && counterparts === undefined && !keptAsIs(token)) continue;
@@ -233,11 +254,11 @@ export function learnAlignment(
     for (const source of sources) counterpartsOfSource.set(source, [...(counterpartsOfSource.get(source) ?? []), target]);
   }
   const sourceCoverage = (source: string, target: string): { evidence: number; found: number } | undefined => {
-    const targetTokens = new Set(alignmentTokens(target));
-    const keptAsIs = new Set(alignmentTokens(namesOf(source)));
+    const targetTokens = tokensOf(target);
+    const keptAsIs = tokensOf(namesOf(source));
     let evidence = 0;
     let found = 0;
-    for (const token of alignmentTokens(source)) {
+    for (const token of tokensOf(source)) {
       if (token.startsWith("⟨")) continue;
       const counterparts = counterpartsOfSource.get(token);
       const kept = keptAsIs.has(token);
@@ -280,6 +301,56 @@ export function learnAlignment(
     const bad = Math.min(chanceRate, good - 0.05);
     return found * Math.log(bad / good) + (evidence - found) * Math.log((1 - bad) / (1 - good));
   };
+  const logOdds = binomialLogOdds(pGood, pChance);
+  const logOddsSource = binomialLogOdds(pSourceGood, pSourceChance);
+  // Rivals are looked up through an index of source tokens: the few sources sharing the most
+  // evidence with a target (itself, or a learned counterpart) are scored in full.
+  const postings = new Map<string, number[]>();
+  for (const [index, text] of texts.entries()) {
+    for (const token of tokensOf(text.source)) {
+      if (token.startsWith("⟨")) continue;
+      const rows = postings.get(token);
+      if (rows === undefined) postings.set(token, [index]);
+      else rows.push(index);
+    }
+  }
+  const rival = (source: string, target: string, group: string | undefined) => {
+    // The target's rarest keys (its tokens, and their learned counterparts) find the sources it
+    // may translate, as a search engine ranks by rare words: a token in a fifth of the sources
+    // points nowhere, and a bounded number of short posting lists keeps the search linear in the
+    // file's size.
+    const keys = new Map<string, number[]>();
+    for (const token of tokensOf(target)) {
+      for (const key of [token, ...(correspondences.get(token) ?? [])]) {
+        const rows = postings.get(key);
+        if (rows !== undefined && rows.length <= Math.min(MAX_POSTINGS, 0.2 * texts.length)) keys.set(key, rows);
+      }
+    }
+    const hits = new Map<number, number>();
+    for (const rows of [...keys.values()].sort((a, b) => a.length - b.length).slice(0, RARE_KEYS)) {
+      for (const index of rows) hits.set(index, (hits.get(index) ?? 0) + 1);
+    }
+    const candidates = [...hits]
+      .filter(([index]) => texts[index]!.source !== source && (group === undefined || texts[index]!.group !== group))
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, RIVALS);
+    // Share of the evidence of both directions found: a rival must find more of it than the own
+    // source does (two sources that say the same, "No package found" and "No packages found",
+    // are both explained by either's translation).
+    const share = (forward: { evidence: number; found: number } | undefined, backward: { evidence: number; found: number } | undefined) =>
+      ((forward?.found ?? 0) + (backward?.found ?? 0)) / Math.max(1, (forward?.evidence ?? 0) + (backward?.evidence ?? 0));
+    const ownShare = share(coverage(source, target), sourceCoverage(source, target));
+    let best: { odds: number; source: string } | undefined;
+    for (const [index] of candidates) {
+      const other = texts[index]!.source;
+      const forward = coverage(other, target);
+      const backward = sourceCoverage(other, target);
+      if ((forward === undefined && backward === undefined) || share(forward, backward) <= ownShare) continue;
+      const odds = -((forward === undefined ? 0 : logOdds(forward)) + (backward === undefined ? 0 : logOddsSource(backward)));
+      if (best === undefined || odds > best.odds) best = { odds, source: other };
+    }
+    return best;
+  };
   return {
     pair,
     pairs: texts.length,
@@ -290,7 +361,8 @@ export function learnAlignment(
     sourceCoverage,
     p_source: pSource,
     p_source_chance: pSourceChance,
-    logOdds: binomialLogOdds(pGood, pChance),
-    logOddsSource: binomialLogOdds(pSourceGood, pSourceChance),
+    logOdds,
+    logOddsSource,
+    rival,
   };
 }

@@ -16,7 +16,7 @@ import type { ScaffoldingMarker, ScaffoldingSource } from "../text/scaffolding.t
 import { readRecordList } from "../data/records-file.ts";
 import { RULES, type CleanConfig, type RuleName } from "./config.ts";
 import { learnAlignment, type AlignmentModel } from "./alignment.ts";
-import { learnBounds, logRatio, type RatioBounds } from "./length-ratio.ts";
+import { boundsFor, learnAllBounds, type RatioBounds } from "./length-ratio.ts";
 import { RULE_FUNCTIONS, type Finding } from "./rules.ts";
 import { finalMarkLoss } from "./unfinished.ts";
 import { learnEndings } from "./endings.ts";
@@ -98,7 +98,7 @@ export async function evaluateFile(inputs: CleanInputs): Promise<{ verdicts: Rec
     fields: { path: string; source: string | undefined; target: string; issues: { rule: string; detail: string }[] }[];
   }
   const prepared: Prepared[] = [];
-  const ratios = new Map<string, number[]>();
+  const ratioTexts: { pair: string; source: string; target: string }[] = [];
   const pairTexts = new Map<string, { source: string; target: string; group: string }[]>();
   let withoutSource = 0;
   for (const { record, line } of located) {
@@ -135,15 +135,7 @@ export async function evaluateFile(inputs: CleanInputs): Promise<{ verdicts: Rec
     }));
     const pair = `${sourceLang ?? "?"}-${targetLang}`;
     for (const field of fields) {
-      if (field.source === undefined || field.source.length < inputs.config.length_ratio.min_source_chars) continue;
-      if (field.target.trim() === "") continue;
-      // Short texts vary more in length ratio than long ones: they also get bounds of their own.
-      const keys = field.source.length < inputs.config.length_ratio.short_chars ? [pair, `${pair} short`] : [pair];
-      for (const key of keys) {
-        const list = ratios.get(key) ?? [];
-        list.push(logRatio(field.source, field.target));
-        ratios.set(key, list);
-      }
+      if (field.source !== undefined && field.target.trim() !== "") ratioTexts.push({ pair, source: field.source, target: field.target });
     }
     for (const field of fields) {
       if (field.source === undefined || field.source.trim() === "" || field.target.trim() === "") continue;
@@ -153,11 +145,7 @@ export async function evaluateFile(inputs: CleanInputs): Promise<{ verdicts: Rec
     }
     prepared.push({ record, line, targetLang, sourceLang, fields });
   }
-  const bounds = new Map([...ratios].map(([pair, values]) => [pair, learnBounds(pair, values, inputs.config.length_ratio)]));
-  const boundsFor = (pair: string, source: string | undefined) => {
-    const short = source !== undefined && source.length < inputs.config.length_ratio.short_chars ? bounds.get(`${pair} short`) : undefined;
-    return short?.source === "learned" ? short : bounds.get(pair);
-  };
+  const bounds = learnAllBounds(ratioTexts, inputs.config);
   const alignmentModels = new Map<string, AlignmentModel>();
   for (const [pair, texts] of pairTexts) {
     const model = learnAlignment(pair, texts, inputs.config.misaligned);
@@ -196,8 +184,9 @@ export async function evaluateFile(inputs: CleanInputs): Promise<{ verdicts: Rec
         source: field.source,
         targetLang: item.targetLang,
         sourceLang: item.sourceLang,
-        bounds: boundsFor(pair, field.source),
+        bounds: field.source === undefined ? undefined : boundsFor(bounds, pair, field.source.length, inputs.config),
         alignment: alignmentModels.get(pair),
+        group: `${item.line}`,
         finalMarkLoss: markLoss.get(pair),
         endings: endings.get(pair),
         translatorIssues: field.issues,

@@ -82,8 +82,13 @@ export const CleanConfigSchema = z
          * sentence, or (a source without a final mark: a UI label) does not end like a sentence.
          */
         k: z.number().positive().default(2),
-        /** Sources shorter than length_ratio.min_source_chars need a shortfall of k_short·MAD … */
-        k_short: z.number().positive().default(4),
+        /**
+         * Sources shorter than length_ratio.min_source_chars need a shortfall of k_short·MAD of the
+         * ratios of such short sources (learned when the file has length_ratio.min_samples of them) …
+         */
+        k_short: z.number().positive().default(3),
+        /** … or of k_short_fallback·MAD of the longer sources' ratios (fewer than that), whose spread is smaller … */
+        k_short_fallback: z.number().positive().default(4),
         /** … and sources shorter than this are judged by their ending only. */
         min_source_chars: z.number().int().min(1).default(30),
         /**
@@ -110,11 +115,16 @@ export const CleanConfigSchema = z
         min_ending_odds: z.number().positive().default(2.5),
       })
       .strict()
-      .default({ k: 2, k_short: 4, min_source_chars: 30, max_source_coverage: 0.5, k_coverage: 1.5, k_final_mark: 2.5, max_final_mark_loss: 0.5, min_ending_odds: 2.5 }),
+      .default({ k: 2, k_short: 3, k_short_fallback: 4, min_source_chars: 30, max_source_coverage: 0.5, k_coverage: 1.5, k_final_mark: 2.5, max_final_mark_loss: 0.5, min_ending_odds: 2.5 }),
     misaligned: z
       .object({
         /** Flag when chance explains a target's coverage better than a good translation by this log-likelihood ratio. */
-        min_log_odds: z.number().positive().default(5),
+        min_log_odds: z.number().positive().default(7),
+        /**
+         * Evidence that the target translates another source of the file counts beyond this
+         * log-odds: the best of several candidate sources fits somewhat by chance.
+         */
+        rival_margin: z.number().min(0).default(2),
         /** Target tokens with evidence (an anchor or a learned counterpart) needed for a verdict. */
         min_evidence: z.number().int().min(1).default(2),
         /** Fewer (source, target) fields than this for a language pair: nothing to learn from, no verdict. */
@@ -125,7 +135,7 @@ export const CleanConfigSchema = z
         max_groups: z.number().int().min(10).default(3000),
       })
       .strict()
-      .default({ min_log_odds: 5, min_evidence: 2, min_pairs: 50, min_dice: 0.5, max_groups: 3000 }),
+      .default({ min_log_odds: 7, rival_margin: 2, min_evidence: 2, min_pairs: 50, min_dice: 0.5, max_groups: 3000 }),
     scaffolding: z
       .object({
         /** Extra strings that must not appear in a target unless they are in its source. */

@@ -10,6 +10,7 @@
 import type { CleanConfig } from "./config.ts";
 
 export interface RatioBounds {
+  /** The language pair, with the band of source lengths it was learned from: "en-fi", "en-fi short", "en-fi tiny". */
   pair: string;
   samples: number;
   median: number;
@@ -50,4 +51,42 @@ export function learnBounds(pair: string, ratios: readonly number[], config: Cle
   const sigma = 1.4826 * median(ratios.map((x) => Math.abs(x - m)));
   const half = Math.max(config.min_half_width, config.k * sigma);
   return { pair, samples: ratios.length, median: m, sigma, low: m - half, high: m + half, source: "learned" };
+}
+
+/**
+ * The bands of source length whose ratios a pair's bounds are learned from: every source of at
+ * least length_ratio.min_source_chars characters ("en-fi"), those under short_chars also on their
+ * own ("en-fi short"), and those from truncation.min_source_chars up to min_source_chars
+ * ("en-fi tiny"), which the length-ratio rule does not judge but the truncated rule does. A word
+ * more or less is a large share of a short text, and how much larger its ratio varies differs by
+ * language (Finnish UI strings of 30–50 characters vary more than Japanese ones): each band learns
+ * its own spread from the file.
+ */
+export function boundsKeys(pair: string, sourceLength: number, config: CleanConfig): string[] {
+  if (sourceLength < config.truncation.min_source_chars) return [];
+  if (sourceLength < config.length_ratio.min_source_chars) return [`${pair} tiny`];
+  return sourceLength < config.length_ratio.short_chars ? [pair, `${pair} short`] : [pair];
+}
+
+/** The bounds a source of this length is judged by: its own band's where learned, else the next longer band's. */
+export function boundsFor(bounds: ReadonlyMap<string, RatioBounds>, pair: string, sourceLength: number, config: CleanConfig): RatioBounds | undefined {
+  const learned = (key: string) => (bounds.get(key)?.source === "learned" ? bounds.get(key) : undefined);
+  if (sourceLength < config.length_ratio.min_source_chars) {
+    const tiny = learned(`${pair} tiny`);
+    if (tiny !== undefined) return tiny;
+  }
+  return (sourceLength < config.length_ratio.short_chars ? learned(`${pair} short`) : undefined) ?? bounds.get(pair);
+}
+
+/** Bounds for every band of every pair, from (pair, source, target) texts. */
+export function learnAllBounds(texts: Iterable<{ pair: string; source: string; target: string }>, config: CleanConfig): Map<string, RatioBounds> {
+  const ratios = new Map<string, number[]>();
+  for (const { pair, source, target } of texts) {
+    for (const key of boundsKeys(pair, source.length, config)) {
+      const list = ratios.get(key) ?? [];
+      list.push(logRatio(source, target));
+      ratios.set(key, list);
+    }
+  }
+  return new Map([...ratios].map(([key, values]) => [key, learnBounds(key, values, config.length_ratio)]));
 }

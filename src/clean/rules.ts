@@ -45,6 +45,8 @@ export interface FieldContext {
   bounds: RatioBounds | undefined;
   /** What the misaligned rule learned for this field's language pair (absent: no source, or too few pairs). */
   alignment: AlignmentModel | undefined;
+  /** The record this field belongs to (its line), whose other fields are no rival source to it: they share its topic words. */
+  group?: string | undefined;
   /** How often the file's translations of this language pair drop the final mark their source ends on (absent: unknown). */
   finalMarkLoss?: number | undefined;
   /** How the file's translations of this language pair end, against how they go on inside (absent: too few to learn from). */
@@ -53,6 +55,12 @@ export interface FieldContext {
   translatorIssues: { rule: string; detail: string }[];
   /** Strings of the translation prompt that must not show up in outputs. */
   scaffolding: readonly ScaffoldingMarker[];
+}
+
+/** A text cut for a message: its first line, at most 60 characters. */
+function clip(text: string): string {
+  const line = text.trim().split("\n")[0]!;
+  return line.length > 60 || text.trim().includes("\n") ? `${line.slice(0, 60)}…` : line;
 }
 
 export type Rule = (context: FieldContext, config: CleanConfig) => Finding[];
@@ -293,12 +301,19 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
     const coverage = alignment.coverage(source, context.target);
     const carried = alignment.sourceCoverage(source, context.target);
     if (coverage === undefined && carried === undefined) return [];
-    const odds = (coverage === undefined ? 0 : alignment.logOdds(coverage)) + (carried === undefined ? 0 : alignment.logOddsSource(carried));
+    const own = (coverage === undefined ? 0 : alignment.logOdds(coverage)) + (carried === undefined ? 0 : alignment.logOddsSource(carried));
+    // Another source of the file that explains the target as a good translation would (the text it
+    // was translated from, when rows shifted) adds its evidence: the likelihood ratio of "it
+    // translates that source" over "it translates its own", less a margin for picking the best of several.
+    const rival = alignment.rival(source, context.target, context.group);
+    const margin = rival === undefined ? 0 : Math.max(0, rival.odds - config.misaligned.rival_margin);
+    const odds = own + margin;
     if (odds < config.misaligned.min_log_odds) return [];
     const pct = (value: number) => `${Math.round(100 * value)}%`;
     const parts = [
       ...(coverage === undefined ? [] : [`${coverage.found} of ${coverage.evidence} target anchors and learned word counterparts found in the source (good translations ${pct(alignment.p_good)}, another text ${pct(alignment.p_chance)})`]),
       ...(carried === undefined ? [] : [`${carried.found} of ${carried.evidence} of the source's carried in the target (good ${pct(alignment.p_source)}, another text ${pct(alignment.p_source_chance)})`]),
+      ...(margin > 0 ? [`it translates another source of the file better (log-odds +${margin.toFixed(1)}: "${clip(rival!.source)}")`] : []),
     ];
     return [
       {

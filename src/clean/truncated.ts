@@ -59,8 +59,11 @@ export const truncatedRule: Rule = (context, config) => {
   // sentence, or where it has no final mark (a UI label, a list item: its ending says nothing
   // about the target's). A target with all the lines of a multi-line unmarked source (a terse
   // list of answers) has its whole layout, which a cut one loses. Sources shorter than those the
-  // bounds are learned from vary more in length ratio: they need a larger shortfall (k_short).
-  const k = source.length < config.length_ratio.min_source_chars ? config.truncation.k_short : config.truncation.k;
+  // bounds are learned from vary more in length ratio: judged by bounds learned from such short
+  // sources (length-ratio.ts, the "tiny" band) they need a shortfall of k_short in their own
+  // spread; judged by the longer ones' bounds (too few to learn from), of k_short_fallback.
+  const tiny = source.length < config.length_ratio.min_source_chars;
+  const k = !tiny ? config.truncation.k : bounds.pair.endsWith(" tiny") ? config.truncation.k_short : config.truncation.k_short_fallback;
   if (!below(k)) return [];
   const lines = (text: string) => text.split("\n").filter((line) => line.trim() !== "").length;
   if (!endsCleanly(source) && lines(source) >= 2 && lines(context.target) >= lines(source)) return [];

@@ -10,7 +10,7 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { loadCleanConfig } from "../../src/clean/config.ts";
 import { learnAlignment, namesOf } from "../../src/clean/alignment.ts";
-import { learnBounds, logRatio } from "../../src/clean/length-ratio.ts";
+import { boundsFor, learnAllBounds } from "../../src/clean/length-ratio.ts";
 import { RULE_FUNCTIONS, type FieldContext } from "../../src/clean/rules.ts";
 import { learnEndings } from "../../src/clean/endings.ts";
 import { finalMarkLoss, lostFinalMark, unclosed, unfinishedEnding, weakUnfinishedEnding } from "../../src/clean/unfinished.ts";
@@ -28,18 +28,15 @@ const config = loadCleanConfig();
 
 /** Runs the rule over one language's pairs with bounds, word counterparts and final-mark loss learned from them, as `kielo clean` does for a file. */
 function truncatedRule(pairs: readonly { lang: string; source: string; target: string }[]) {
-  const learned = pairs.filter((pair) => pair.source.length >= config.length_ratio.min_source_chars);
-  const ratios = (list: typeof learned) => list.map((pair) => logRatio(pair.source, pair.target));
-  const all = learnBounds("en-x", ratios(learned), config.length_ratio);
-  // Short sources get bounds learned from the short ones alone, as clean.ts does.
-  const short = learnBounds("en-x short", ratios(learned.filter((pair) => pair.source.length < config.length_ratio.short_chars)), config.length_ratio);
+  const bounds = learnAllBounds(pairs.map((pair) => ({ pair: "en-x", ...pair })), config);
   const alignment = learnAlignment("en-x", pairs, config.misaligned);
   assert.ok(alignment !== undefined);
   const markLoss = finalMarkLoss(pairs);
   const endings = learnEndings(pairs, config.length_ratio.min_samples);
-  return (source: string, target: string, lang: string, withEndings = true) => {
-    const bounds = source.length < config.length_ratio.short_chars && short.source === "learned" ? short : all;
-    const context: FieldContext = { path: "text", target, source, targetLang: lang, sourceLang: "en", bounds, alignment, finalMarkLoss: markLoss, endings: withEndings ? endings : undefined, translatorIssues: [], scaffolding: [] };
+  // tinyBand false: sources under length_ratio.min_source_chars judged by the longer sources' bounds, as when the file has too few of them.
+  const withoutTiny = new Map([...bounds].filter(([key]) => !key.endsWith(" tiny")));
+  return (source: string, target: string, lang: string, withEndings = true, tinyBand = true) => {
+    const context: FieldContext = { path: "text", target, source, targetLang: lang, sourceLang: "en", bounds: boundsFor(tinyBand ? bounds : withoutTiny, "en-x", source.length, config), alignment, finalMarkLoss: markLoss, endings: withEndings ? endings : undefined, translatorIssues: [], scaffolding: [] };
     return RULE_FUNCTIONS.truncated(context, config)[0]?.detail;
   };
 }
@@ -70,7 +67,7 @@ test("endings learned from the file: a cut ends where the file's translations go
   // file's translations have inside their text, seldom at their end.
   for (const [lang, source, cut] of [
     ["ja", "Error initializing X509 certificate: %s\n", "X509 証明書の初期化"],
-    ["ja", "Malformed dumpdir: 'X' never used", "不正形式の dumpd"],
+    ["ja", "handle new GNU-format incremental backup", "新しい GNU 形式のインクリメンタ"],
   ] as const) {
     const pairs = heldout.filter((pair) => pair.lang === lang);
     const good = pairs.find((pair) => pair.source === source)!;
@@ -82,6 +79,24 @@ test("endings learned from the file: a cut ends where the file's translations go
     assert.match(rule(source, cut, lang)!, /go on inside/);
     assert.equal(truncatedRule(pairs)(source, good.target, lang), undefined);
   }
+});
+
+test("sources of 30–49 characters are judged by the spread of such short sources in the file, learned per language", () => {
+  const spread = (lang: string) => learnAllBounds(heldout.filter((pair) => pair.lang === lang).map((pair) => ({ pair: lang, ...pair })), config).get(`${lang} tiny`)!;
+  const [fi, ja] = [spread("fi"), spread("ja")];
+  assert.ok(fi.source === "learned" && ja.source === "learned" && fi.samples >= 30 && ja.samples >= 30);
+  // Terse Finnish CLI messages vary more in length against their English than Japanese ones do.
+  assert.ok(fi.sigma > 1.2 * ja.sigma, `σ fi ${fi.sigma.toFixed(3)}, ja ${ja.sigma.toFixed(3)}`);
+  // A held-out Japanese message cut mid-word: clearly short in the spread of short Japanese
+  // messages, not in the 4σ of the longer ones that a file with too few short sources falls back on.
+  const source = "Malformed dumpdir: 'X' never used";
+  const cut = "不正形式の dumpd";
+  const pairs = heldout.filter((pair) => pair.lang === "ja");
+  const file = pairs.map((pair) => (pair.source === source ? { ...pair, target: cut } : pair));
+  assert.ok(pairs.some((pair) => pair.source === source && pair.target.startsWith(cut) && pair.target !== cut));
+  const rule = truncatedRule(file);
+  assert.equal(rule(source, cut, "ja", false), "much shorter than usual for its source");
+  assert.equal(rule(source, cut, "ja", false, false), undefined);
 });
 
 test("real translations are kept; the same translations stopped short are found", (t) => {

@@ -305,9 +305,16 @@ export function learnAlignment(
   const logOddsSource = binomialLogOdds(pSourceGood, pSourceChance);
   // Rivals are looked up through an index of source tokens: the few sources sharing the most
   // evidence with a target (itself, or a learned counterpart) are scored in full.
+  // Format directives and tags with their counts ("%d ×4") are keys too: a target of kept
+  // directives and words with no learned counterpart still finds the source it translates.
+  const anchorKeys = (text: string) => {
+    const counts = new Map<string, number>();
+    for (const anchor of formatAnchors(text)) counts.set(anchor, (counts.get(anchor) ?? 0) + 1);
+    return [...counts].map(([anchor, count]) => `⟦${anchor} ×${count}⟧`);
+  };
   const postings = new Map<string, number[]>();
   for (const [index, text] of texts.entries()) {
-    for (const token of tokensOf(text.source)) {
+    for (const token of [...tokensOf(text.source), ...anchorKeys(text.source)]) {
       if (token.startsWith("⟨")) continue;
       const rows = postings.get(token);
       if (rows === undefined) postings.set(token, [index]);
@@ -320,7 +327,7 @@ export function learnAlignment(
     // points nowhere, and a bounded number of short posting lists keeps the search linear in the
     // file's size.
     const keys = new Map<string, number[]>();
-    for (const token of tokensOf(target)) {
+    for (const token of [...tokensOf(target), ...anchorKeys(target)]) {
       for (const key of [token, ...(correspondences.get(token) ?? [])]) {
         const rows = postings.get(key);
         if (rows !== undefined && rows.length <= Math.min(MAX_POSTINGS, 0.2 * texts.length)) keys.set(key, rows);

@@ -35,6 +35,23 @@ export interface EndingModel {
    * the model learned from.
    */
   cutOdds(source: string, target: string, learnedFrom: boolean): number;
+  /**
+   * A longer word the target may have been cut from: its last word (a run of katakana) never
+   * stands whole in the file's other translations, but begins words that do ("ファイ" of ファイル,
+   * "デフ" of デフォルト). undefined otherwise.
+   */
+  unfinishedWord(target: string, learnedFrom: boolean): string | undefined;
+}
+
+/**
+ * Words as a cut can stop inside them: runs of katakana (loanwords, written without spaces but as
+ * whole words). Not Han or hiragana, where a shorter run is as whole a word (a stem without its
+ * inflection, a particle), nor words of scripts written with spaces: in an inflecting language a
+ * stem seldom stands alone ("Muisti loppu" for "Out of memory": "loppu" begins loppuun, loppui).
+ */
+const WORD = /[\p{Script=Katakana}ー]+/gu;
+function wordsOf(text: string): string[] {
+  return text.match(WORD) ?? [];
 }
 
 /** Digits as one character: "3" and "7" end a text alike. */
@@ -82,10 +99,13 @@ export function learnEndings(pairs: Iterable<{ source: string; target: string }>
   const background = new Map<string, number>();
   let texts = 0;
   let characterCount = 0;
+  // Whole words of the file's translations (sorted below, to find the longer words a prefix begins).
+  const whole = new Map<string, number>();
   for (const { source, target } of pairs) {
     const chars = characters(target);
     if (chars.length === 0) continue;
     texts += 1;
+    for (const word of wordsOf(target)) whole.set(word, (whole.get(word) ?? 0) + 1);
     for (const char of chars) background.set(char, (background.get(char) ?? 0) + 1);
     characterCount += chars.length;
     ends[MARKED.test(source.trimEnd()) ? "marked" : "open"].add(endingAt(chars, chars.length), 1);
@@ -95,6 +115,7 @@ export function learnEndings(pairs: Iterable<{ source: string; target: string }>
     for (const place of places) cuts.add(endingAt(chars, place), 1 / places.length);
   }
   if (texts < minTexts) return undefined;
+  const sorted = [...whole.keys()].sort();
   const all = (map: "one" | "two", key: string) => (ends.marked[map].get(key) ?? 0) + (ends.open[map].get(key) ?? 0) + (cuts[map].get(key) ?? 0);
   /** P(the last two characters) from counts of one distribution: P(last one) · P(the one before | last one). */
   const probability = (one: number, two: number, total: number, ending: Ending) => {
@@ -120,6 +141,24 @@ export function learnEndings(pairs: Iterable<{ source: string; target: string }>
       );
       const pCut = probability(cuts.one.get(ending.one) ?? 0, cuts.two.get(ending.two) ?? 0, cuts.total, ending);
       return Math.log(pCut / pEnd);
+    },
+    unfinishedWord(target, learnedFrom) {
+      const end = target.trimEnd();
+      const words = wordsOf(end);
+      const last = words.at(-1);
+      if (last === undefined || !end.endsWith(last)) return undefined;
+      // The target's own words are not evidence about it when it was learned from.
+      const own = learnedFrom ? words.filter((word) => word === last).length : 0;
+      if ((whole.get(last) ?? 0) - own > 0) return undefined;
+      let low = 0;
+      let high = sorted.length;
+      while (low < high) {
+        const mid = (low + high) >> 1;
+        if (sorted[mid]! <= last) low = mid + 1;
+        else high = mid;
+      }
+      const longer = sorted[low];
+      return longer !== undefined && longer.startsWith(last) ? longer : undefined;
     },
   };
 }

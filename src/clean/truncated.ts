@@ -27,6 +27,13 @@ export const truncatedRule: Rule = (context, config) => {
   if (weak !== undefined && below(config.truncation.k)) {
     return [{ rule: "truncated", field: context.path, detail: `${weak} and is much shorter than usual for its source` }];
   }
+  // Stops inside a word the file's translations have whole ("…一時ファイ" of ファイル): a translator
+  // writes no such fragment, a cut falls anywhere in a script without spaces.
+  const word = context.endings?.unfinishedWord(context.target, true);
+  if (word !== undefined && below(1)) {
+    const last = /[\p{Script=Katakana}ー]+$/u.exec(context.target.trimEnd())?.[0] ?? "";
+    return [{ rule: "truncated", field: context.path, detail: `ends on "${last}", which this file's translations have only as the start of longer words ("${word}"), and is short for its source` }];
+  }
   // Weaker still, so with a larger shortfall: no final punctuation where the source ends a
   // sentence (good Japanese and Hindi UI translations drop the mark about one time in ten). Not
   // in a file whose translations drop it as often as not (Thai has no full stop), nor unknown.

@@ -99,6 +99,31 @@ test("sources of 30–49 characters are judged by the spread of such short sourc
   assert.equal(rule(source, cut, "ja", false, false), undefined);
 });
 
+test("a Japanese cut inside a katakana word that the file's translations have whole", (t) => {
+  const pairs = heldout.filter((pair) => pair.lang === "ja");
+  // Good translations: their last katakana word stands whole elsewhere, or begins no longer word.
+  const endings = learnEndings(pairs, config.length_ratio.min_samples)!;
+  const odd = pairs.filter((pair) => endings.unfinishedWord(pair.target, true) !== undefined);
+  assert.ok(odd.length <= 0.01 * pairs.length, `${odd.length}/${pairs.length}: ${odd.map((pair) => pair.target).join(" | ")}`);
+  // Each held-out message with a katakana word of 4+ characters after its first 30 %: cut two
+  // characters into that word, the file as \`kielo clean\` sees it.
+  let cuts = 0;
+  let byWord = 0;
+  for (const good of pairs) {
+    if (good.source.length < config.truncation.min_source_chars) continue;
+    const from = Math.floor(0.3 * good.target.length);
+    const word = /[^\p{Script=Katakana}ー]([\p{Script=Katakana}ー]{4,})/u.exec(good.target.slice(from));
+    if (word === null) continue;
+    const cut = good.target.slice(0, from + word.index + 3);
+    const detail = truncatedRule(pairs.map((pair) => (pair === good ? { ...pair, target: cut } : pair)))(good.source, cut, "ja");
+    cuts += 1;
+    if (detail?.includes("only as the start of longer words")) byWord += 1;
+    if (good.source.startsWith("GnuTLS: Cannot set prio string")) assert.match(detail ?? "", /ends on "デフ", .*\("デフォルト"\)/);
+  }
+  t.diagnostic(`ja: ${cuts} cuts inside a katakana word, ${byWord} found by the word they stop inside`);
+  assert.ok(cuts >= 40 && byWord >= 0.4 * cuts, `${byWord}/${cuts}`);
+});
+
 test("real translations are kept; the same translations stopped short are found", (t) => {
   for (const lang of ["fi", "ja", "hi"]) {
     const pairs = [...heldout, ...(lang === "fi" ? finnish : [])].filter((pair) => pair.lang === lang);
@@ -197,7 +222,8 @@ test("a lost final mark: a cut where the source ends a sentence, weighed by what
   assert.equal(lostFinalMark("Show debugging information for all files", "डिबगिंग सूचना सभी फ़ाइलों"), undefined);
   const japanese = benchGettext.filter((row) => row["ja"] !== undefined).map((row) => ({ lang: "ja", source: row["en"]!, target: row["ja"]! }));
   const rule = truncatedRule(japanese);
-  assert.match(rule(source, good.slice(0, 9), "ja")!, /no punctuation/);
+  // Through the rule, the cut is found (first by the word it stops inside, which the file has whole: ソフトウェア).
+  assert.match(rule(source, good.slice(0, 9), "ja")!, /no punctuation|start of longer words \("ソフトウェア"\)/);
   assert.equal(rule(source, good, "ja"), undefined);
   // Learned from the file: the bench's catalogs and the held-out ones mostly keep the mark; GTK's
   // property blurbs in Japanese drop it as often as not, and Thai has no full stop: there a missing

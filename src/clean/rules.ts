@@ -198,10 +198,16 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
       const endsLikeSentence = isProseSentence(sentence) || /^\([^()]*\)$/.test(sentence) ||
         (index === sentences.length - 1 && sentence === sourceEnd && !/--|[_/\\=<>{}]/u.test(sentence) && !looksLikeList(sentence) &&
           lowercase.length >= 4 && isLanguage(sentence, context.sourceLang));
-      const wholeCopy = words(sentence).length >= 3 && lowercase.length >= 2 && endsLikeSentence && endsSourceSentence(sentence);
+      // Short words count here ("What does it do?"); in a target of another script two words
+      // suffice ("…。Choose another."): no translation keeps a whole sentence of its source.
+      const small = sentence.match(/(?<![\p{L}\p{N}])\p{Ll}\p{L}+/gu)?.length ?? 0;
+      const wholeCopy = lowercase.length >= 1 && endsLikeSentence && endsSourceSentence(sentence) &&
+        ((words(sentence).length >= 3 && small >= 2) || (otherScript && words(sentence).length >= 2 && isProseSentence(sentence)));
       const copied = sourceProseText.includes(sentence) && words(sentence).length >= 4;
       const longCopy = copied && lowercase.length >= 4 && endsLikeSentence;
-      if ((wholeCopy || longCopy) && !quotedLanguage(sentence, context.sourceLang)) copiedSentence ??= sentence;
+      // A sentence in a third language, quoted alike in source and target, is no copy; language-ID
+      // only tells that of a sentence long enough to read.
+      if ((wholeCopy || longCopy) && !(letterCount(sentence) >= 20 && quotedLanguage(sentence, context.sourceLang))) copiedSentence ??= sentence;
       if (lowercase.length < 3) continue;
       // Language-ID on the ordinary (lowercase) words only: a Finnish sentence full of English
       // titles and names ("… ovat Old School, Blades of Glory …") is still Finnish.

@@ -95,11 +95,12 @@ export function looksLikeList(text: string): boolean {
  * Sentences and lines of a text (for finding parts left untranslated). CJK full stops (。！？)
  * end a sentence with no space after them, so an English tail glued to Japanese text
  * ("…存在します。Do you want to replace it?") is a sentence of its own; a closing quote or
- * bracket right after the mark stays with its sentence.
+ * bracket right after the mark stays with its sentence. So do ASCII marks after Japanese or
+ * Chinese text when a capital follows ("続行しますか?No data received.": such catalogs use them).
  */
 export function sentencesOf(text: string): string[] {
   return text
-    .split(/(?<=[.!?…])\s+|(?<=[。！？][」』）】〉》”’"]*)(?![。！？」』）】〉》”’"])\s*|\n+/u)
+    .split(/(?<=[.!?…])\s+|(?<=[。！？][」』）】〉》”’"]*)(?![。！？」』）】〉》”’"])\s*|(?<=[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}ー][.!?])(?=\p{Lu})|\n+/u)
     .map((part) => part.trim())
     .filter((part) => part !== "");
 }

@@ -195,6 +195,29 @@ test("a short whole sentence left in English after a translated start is untrans
   assert.ok(flagged.length / good.length <= 0.005, `${flagged.length}/${good.length} good translations flagged: ${flagged.slice(0, 2).map((p) => p.target.slice(0, 80)).join(" | ")}`);
 });
 
+test("a whole source sentence of two or three words left in English in a Japanese or Hindi target is untranslated", (t) => {
+  // Real held-out messages (test/fixtures/clean/gettext-heldout.jsonl) joined two by two, as a
+  // longer message is written: the second translated, or left in English.
+  const heldout = fixture("clean/gettext-heldout.jsonl");
+  for (const [lang, tail] of [["ja", "No data received."], ["ja", "Authentication warning overridden."], ["hi", "The fill level."]] as const) {
+    const translatedTail = heldout.find((row) => row["lang"] === lang && row["en"]!.trim() === tail)!["target"]!.trim();
+    // Messages that end a sentence in both languages, so that another can follow, and that the rule passes on their own.
+    const firsts = heldout.filter((row) => row["lang"] === lang && /[.!?]$/.test(row["en"]!.trim()) && /[.!?。।]$/u.test(row["target"]!.trim()) &&
+      row["en"]!.trim().split(/\s+/).length >= 3 && row["en"]!.trim() !== tail && RULE_FUNCTIONS.untranslated(context(row["target"]!, row["en"]!, lang), config).length === 0);
+    const join = (a: string, b: string) => (lang === "ja" ? `${a.trim()}${b}` : `${a.trim()} ${b}`);
+    let caught = 0;
+    const kept = [];
+    for (const row of firsts) {
+      const source = `${row["en"]!.trim()} ${tail}`;
+      if (RULE_FUNCTIONS.untranslated(context(join(row["target"]!, tail), source, lang), config).length > 0) caught += 1;
+      if (RULE_FUNCTIONS.untranslated(context(join(row["target"]!, translatedTail), source, lang), config).length > 0) kept.push(join(row["target"]!, translatedTail));
+    }
+    t.diagnostic(`${lang} "${tail}": ${caught}/${firsts.length} left in English caught, ${kept.length} translated flagged`);
+    assert.ok(firsts.length >= 5 && caught >= 0.9 * firsts.length, `${lang} "${tail}": ${caught}/${firsts.length} caught`);
+    assert.deepEqual(kept, []);
+  }
+});
+
 test("a sentence ending in a short list of options is prose to language-check; a list of names is not", () => {
   const french = "Est-il nécessaire de faire du sport tous les jours pour être en bonne santé ? Votre réponse doit se limiter à l'une des options suivantes : ('Oui.', 'Non.', 'Peut-être.').";
   assert.match(RULE_FUNCTIONS["wrong-language"](context(french, "Is it necessary to exercise every day?", "fi"), config)[0]?.detail ?? "", /detected fr/);

@@ -30,10 +30,10 @@ export const CleanConfigSchema = z
         /** Texts with fewer letters (after removing code, URLs …) are not language-checked: too short to tell. */
         min_letters: z.number().int().min(1).default(30),
         /** Letters in scripts the target language is not written in needed to call it the wrong language (CJK letters count 3). */
-        min_script_letters: z.number().int().min(1).default(20),
+        min_script_letters: z.number().int().min(1).default(15),
       })
       .strict()
-      .default({ min_letters: 30, min_script_letters: 20 }),
+      .default({ min_letters: 30, min_script_letters: 15 }),
     length_ratio: z
       .object({
         /** Bounds are median ± k × MAD (scaled to σ) of ln(len_target / len_source) over the file. */

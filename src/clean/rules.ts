@@ -8,7 +8,7 @@ import { protectedSpans } from "../text/protect.ts";
 import type { ScaffoldingMarker } from "../text/scaffolding.ts";
 import { fencedCodeBlocks } from "../text/fences.ts";
 import { anchorDifference } from "../text/format-anchors.ts";
-import { letterWeight, requiredScriptsOf, scriptCounts, scriptsOf, scriptWeight, type Script } from "../text/scripts.ts";
+import { letterWeight, requiredScriptsOf, scriptCounts, scriptOfLetter, scriptsOf, scriptWeight, type Script } from "../text/scripts.ts";
 import type { CleanConfig, RuleName } from "./config.ts";
 import { translatorNote } from "./translator-notes.ts";
 import { truncatedRule } from "./truncated.ts";
@@ -124,14 +124,19 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
     const ownWords = prose.replace(/[\p{L}\p{M}\p{N}]+/gu, (word) => (sourceWords.has(word.toLowerCase()) ? " " : word));
     const wrongScript = foreignScript(ownWords, context.targetLang, config.language.min_script_letters);
     if (wrongScript !== undefined) return [{ rule: "wrong-language", field: context.path, detail: wrongScript }];
-    if (letterWeight(prose) < config.language.min_letters) return [];
-    const lang = safeDetect(prose);
-    if (lang === null || sameLanguage(lang, context.targetLang, prose)) return [];
+    // The text is mostly in the target's scripts: what is in other scripts are kept names and
+    // options ("不正形式の dumpdir: 'X' が未使用"), which language-ID would weigh like the rest
+    // (it read that one as Catalan). It reads the target's scripts only.
+    const expected = scriptsOf(context.targetLang);
+    const readable = prose.replace(/[\p{L}\p{M}]/gu, (letter) => (expected.includes(scriptOfLetter(letter)) || scriptOfLetter(letter) === "Other" ? letter : " "));
+    if (letterWeight(readable) < config.language.min_letters) return [];
+    const lang = safeDetect(readable);
+    if (lang === null || sameLanguage(lang, context.targetLang, readable)) return [];
     // Names and titles mislead language-ID on short texts ("Malediivit (parhaat All inclusive
     // -resortit) Mauritius Cancun" → ro). Confirm on the ordinary words (not capitalised, or in a
     // script without case); too few of them means the text is mostly names, and no verdict is given.
     // Each word once: a list repeating one word ("5 mitalia" five times) is not five words of evidence.
-    const ordinary = [...new Set(ordinaryWords(prose))].join(" ");
+    const ordinary = [...new Set(ordinaryWords(readable))].join(" ");
     if (letterWeight(ordinary) < config.language.min_letters || looksLikeList(prose)) return [];
     const confirmed = safeDetect(ordinary);
     if (confirmed === null || sameLanguage(confirmed, context.targetLang, prose)) return [];

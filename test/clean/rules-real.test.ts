@@ -85,6 +85,26 @@ test("wrong language in scripts without case: other scripts in a Hindi target, C
   assert.ok(hiAsJa / gettext.length >= 0.95, `Hindi as Japanese: ${hiAsJa}/${gettext.length}`);
 });
 
+test("a short UI string in another caseless script is the wrong language from 15 letters; real ones with kept Latin names and options are not", (t) => {
+  // Held-out messages (gettext-heldout.jsonl): Hindi ones of 15–19 letters as the translation of a
+  // Japanese row, short Japanese ones as that of a Hindi row; and every real row as it is.
+  const heldout = fixture("clean/gettext-heldout.jsonl");
+  const wrong = (target: string, lang: string, source: string) => RULE_FUNCTIONS["wrong-language"](context(target, source, lang), config).length > 0;
+  const letters = (text: string) => text.match(/[\p{L}\p{M}]/gu)?.length ?? 0;
+  const ja = heldout.filter((row) => row["lang"] === "ja");
+  const hi = heldout.filter((row) => row["lang"] === "hi");
+  const good = [...ja, ...hi].filter((row) => wrong(row["target"]!, row["lang"]!, row["en"]!));
+  assert.deepEqual(good.map((row) => row["target"]), []);
+  const shortHindi = hi.filter((row) => letters(row["target"]!) >= 15 && letters(row["target"]!) < 20);
+  const hiCaught = shortHindi.filter((row, i) => wrong(row["target"]!, "ja", ja[i % ja.length]!["en"]!)).length;
+  // A kana or kanji carries three Latin letters' worth: 5–9 characters.
+  const shortJapanese = ja.filter((row) => letters(row["target"]!) >= 5 && letters(row["target"]!) < 10);
+  const jaCaught = shortJapanese.filter((row, i) => wrong(row["target"]!, "hi", hi[i % hi.length]!["en"]!)).length;
+  t.diagnostic(`Hindi of 15–19 letters as Japanese: ${hiCaught}/${shortHindi.length}; Japanese of 5–9 characters as Hindi: ${jaCaught}/${shortJapanese.length}`);
+  assert.ok(shortHindi.length >= 10 && hiCaught === shortHindi.length, `${hiCaught}/${shortHindi.length}`);
+  assert.ok(shortJapanese.length >= 10 && jaCaught >= 0.9 * shortJapanese.length, `${jaCaught}/${shortJapanese.length}`);
+});
+
 test("code without fences is recognised by its shape, and not read as English", () => {
   // Real code blocks of other answers (oasst1 en_100, UltraFeedback), fences removed, against the
   // prose lines of the Dolly translations (no code).

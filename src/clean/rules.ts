@@ -24,6 +24,7 @@ import {
   ordinaryWords,
   proseOnly,
   sentencesOf,
+  withoutOptions,
   wordOverlap,
 } from "./text-checks.ts";
 import { longestRepeatRun, words } from "../text/words.ts";
@@ -126,9 +127,9 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
     if (wrongScript !== undefined) return [{ rule: "wrong-language", field: context.path, detail: wrongScript }];
     // The text is mostly in the target's scripts: what is in other scripts are kept names and
     // options ("不正形式の dumpdir: 'X' が未使用"), which language-ID would weigh like the rest
-    // (it read that one as Catalan). It reads the target's scripts only.
+    // (it read that one as Catalan). It reads the target's scripts only, without command-line options.
     const expected = scriptsOf(context.targetLang);
-    const readable = prose.replace(/[\p{L}\p{M}]/gu, (letter) => (expected.includes(scriptOfLetter(letter)) || scriptOfLetter(letter) === "Other" ? letter : " "));
+    const readable = withoutOptions(prose).replace(/[\p{L}\p{M}]/gu, (letter) => (expected.includes(scriptOfLetter(letter)) || scriptOfLetter(letter) === "Other" ? letter : " "));
     if (letterWeight(readable) < config.language.min_letters) return [];
     const lang = safeDetect(readable);
     if (lang === null || sameLanguage(lang, context.targetLang, readable)) return [];
@@ -158,8 +159,9 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
     // Ordinary words of the source left in a target of another script (a half-translated UI string).
     if (otherScript) {
       const sourceWords = new Set(lowercaseWords(sourceProse));
-      // Paths and dotted names ("/system/proxy/https") are kept verbatim on purpose.
-      const targetProse = proseOnly(target).replace(/\S*[/\\.]\S*[/\\.]\S*/g, " ");
+      // Paths and dotted names ("/system/proxy/https"), command-line options and placeholders
+      // in brackets are kept verbatim on purpose.
+      const targetProse = withoutOptions(proseOnly(target).replace(/\S*[/\\.]\S*[/\\.]\S*/g, " "));
       const left = lowercaseWords(targetProse).filter((word) => sourceWords.has(word));
       const leftLetters = letterCount(left.join(""));
       if (left.length >= 3 && leftLetters >= config.untranslated.max_left_share * 2 * letterWeight(targetProse) && leftLetters >= 15) {

@@ -120,3 +120,12 @@ export function multiset(items: readonly string[]): Map<string, number> {
 export function endsCleanly(text: string): boolean {
   return /[.!?…:;)\]}"'”’»`*>|\d。！？：；」』）】〉》।॥]\s*$/u.test(text.trimEnd()) || text.trimEnd().endsWith("```");
 }
+
+/**
+ * The text without what a translation keeps as it is in a command's help: command-line options
+ * ("--convert-links", "-K,", "--load-cookies=FILE") and placeholders in brackets
+ * ("{script-only-if-no-other-script}", "[input-file]"). Their words are not the text's language.
+ */
+export function withoutOptions(text: string): string {
+  return text.replace(/(?<![\p{L}\p{N}])--?[\p{L}\p{N}][\p{L}\p{N}_-]*(?:=\S+)?|\{[^{}\s]+\}|\[[^[\]\s]+\]/gu, " ");
+}

@@ -52,7 +52,10 @@ export function translatorNote(source: string, target: string): string | undefin
   const sourceNotes = [...source.matchAll(PARENTHETICAL)].length;
   const targetNotes = [...target.matchAll(PARENTHETICAL)].map((match) => (match[1] ?? match[2] ?? match[3])!);
   if (targetNotes.length > sourceNotes || sourceNotes === 0) {
-    for (const note of targetNotes) if (aboutTranslation(note) || NOTE_OPENING.test(note)) return note;
+    // One word is no note: "(englanniksi)", "(in English)" says which language a thing is in (real
+    // catalogs: "Ilmoita ohjelmistovioista (englanniksi) osoitteeseen: %s"); a note says more.
+    const saysMore = (note: string) => note.trim().split(/\s+/u).length >= 2 || (note.match(/[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/gu)?.length ?? 0) >= 4;
+    for (const note of targetNotes) if (saysMore(note) && (aboutTranslation(note) || NOTE_OPENING.test(note))) return note;
   }
   // A last sentence about the translation appended to the last paragraph.
   const lastSentence = target.trimEnd().split(/(?<=[.!?。！？।])\s*/u).filter((part) => part.trim() !== "").pop() ?? "";

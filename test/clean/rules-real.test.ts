@@ -62,6 +62,11 @@ test("translator notes in wordings the benchmark does not use are found; the rea
     assert.notEqual(translatorNote(row["en"]!, `${row["hi"]}\n\n(अनुवादक: तकनीकी शब्द मूल रूप में रखे गए हैं)`), undefined);
     assert.notEqual(translatorNote(row["en"]!, `${row["ja"]}（原文の表現を尊重して訳しました）`), undefined);
   }
+  // A one-word parenthetical naming a language is no note (held-out coreutils Finnish: bug reports go in English).
+  const reportBugs = fixture("clean/gettext-heldout.jsonl").filter((row) => row["lang"] === "fi" && row["target"]!.includes("(englanniksi)"));
+  assert.ok(reportBugs.length >= 1);
+  for (const row of reportBugs) assert.equal(translatorNote(row["en"]!, row["target"]!), undefined, row["target"]);
+  assert.notEqual(translatorNote("Report bugs to: %s", "Ilmoita ohjelmistovioista osoitteeseen: %s (käännetty englanniksi)"), undefined);
 });
 
 test("wrong language in scripts without case: other scripts in a Hindi target, Chinese in a Japanese one", () => {

@@ -190,3 +190,20 @@ export function loadSources(): BenchSource[] {
     },
   ];
 }
+
+/**
+ * Real catalogs no corruption is applied to (test/fixtures/clean/gettext-heldout.jsonl: Finnish
+ * and Japanese from apt, coreutils, grep, sed, tar and wget; Hindi from gtk20-properties,
+ * shared-mime-info and software-properties), each cleaned as a file: the good rows dropped on
+ * translations as they come, terse command help included. Rows the plain checks find defective
+ * are labelled as in the sources above.
+ */
+export function loadRealCatalogs(): { name: string; items: Item[] }[] {
+  const rows = readLines<{ lang: string; en: string; target: string }>("test/fixtures/clean/gettext-heldout.jsonl");
+  return ["fi", "ja", "hi"].map((lang) => ({
+    name: `${lang}-catalogs`,
+    items: rows
+      .filter((row) => row.lang === lang)
+      .map((row, i) => ({ label: realDefect(row.en, row.target), target: translated(`${lang}-heldout-${i}`, lang, [{ role: "user", content: row.en }], [row.target]) })),
+  }));
+}

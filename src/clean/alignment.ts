@@ -348,13 +348,22 @@ export function learnAlignment(
       ((forward?.found ?? 0) + (backward?.found ?? 0)) / Math.max(1, (forward?.evidence ?? 0) + (backward?.evidence ?? 0));
     const ownShare = share(coverage(source, target), sourceCoverage(source, target));
     let best: { odds: number; source: string } | undefined;
+    const goodOdds = (source: string, target: string) => {
+      const forward = coverage(source, target);
+      const backward = sourceCoverage(source, target);
+      if (forward === undefined && backward === undefined) return undefined;
+      return { odds: -((forward === undefined ? 0 : logOdds(forward)) + (backward === undefined ? 0 : logOddsSource(backward))), share: share(forward, backward) };
+    };
     for (const [index] of candidates) {
-      const other = texts[index]!.source;
-      const forward = coverage(other, target);
-      const backward = sourceCoverage(other, target);
-      if ((forward === undefined && backward === undefined) || share(forward, backward) <= ownShare) continue;
-      const odds = -((forward === undefined ? 0 : logOdds(forward)) + (backward === undefined ? 0 : logOddsSource(backward)));
-      if (best === undefined || odds > best.odds) best = { odds, source: other };
+      const other = texts[index]!;
+      const fit = goodOdds(other.source, target);
+      if (fit === undefined || fit.share <= ownShare) continue;
+      // A rival whose own target translates it better is a near paraphrase with a translation of
+      // its own ("Couldn't allocate memory to load…" and "…to save…"), not the text this one was
+      // shifted from: that one has lost its target, or holds the same one.
+      const own = goodOdds(other.source, other.target);
+      if (own !== undefined && own.odds > fit.odds + 1e-9) continue;
+      if (best === undefined || fit.odds > best.odds) best = { odds: fit.odds, source: other.source };
     }
     return best;
   };

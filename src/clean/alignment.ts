@@ -321,6 +321,16 @@ export function learnAlignment(
       else rows.push(index);
     }
   }
+  // How well a target translates a source, both directions summed: log P(good) − log P(chance),
+  // and the share of the evidence found; undefined without evidence.
+  const fitOf = (source: string, target: string) => {
+    const forward = coverage(source, target);
+    const backward = sourceCoverage(source, target);
+    if (forward === undefined && backward === undefined) return undefined;
+    const odds = -((forward === undefined ? 0 : logOdds(forward)) + (backward === undefined ? 0 : logOddsSource(backward)));
+    const share = ((forward?.found ?? 0) + (backward?.found ?? 0)) / ((forward?.evidence ?? 0) + (backward?.evidence ?? 0));
+    return { odds, share };
+  };
   const rival = (source: string, target: string, group: string | undefined) => {
     // The target's rarest keys (its tokens, and their learned counterparts) find the sources it
     // may translate, as a search engine ranks by rare words: a token in a fifth of the sources
@@ -341,27 +351,18 @@ export function learnAlignment(
       .filter(([index]) => texts[index]!.source !== source && (group === undefined || texts[index]!.group !== group))
       .sort((a, b) => b[1] - a[1])
       .slice(0, RIVALS);
-    // Share of the evidence of both directions found: a rival must find more of it than the own
-    // source does (two sources that say the same, "No package found" and "No packages found",
-    // are both explained by either's translation).
-    const share = (forward: { evidence: number; found: number } | undefined, backward: { evidence: number; found: number } | undefined) =>
-      ((forward?.found ?? 0) + (backward?.found ?? 0)) / Math.max(1, (forward?.evidence ?? 0) + (backward?.evidence ?? 0));
-    const ownShare = share(coverage(source, target), sourceCoverage(source, target));
+    // A rival must find a larger share of the evidence than the own source does (two sources that
+    // say the same, "No package found" and "No packages found", are both explained by either's translation).
+    const ownShare = fitOf(source, target)?.share ?? 0;
     let best: { odds: number; source: string } | undefined;
-    const goodOdds = (source: string, target: string) => {
-      const forward = coverage(source, target);
-      const backward = sourceCoverage(source, target);
-      if (forward === undefined && backward === undefined) return undefined;
-      return { odds: -((forward === undefined ? 0 : logOdds(forward)) + (backward === undefined ? 0 : logOddsSource(backward))), share: share(forward, backward) };
-    };
     for (const [index] of candidates) {
       const other = texts[index]!;
-      const fit = goodOdds(other.source, target);
+      const fit = fitOf(other.source, target);
       if (fit === undefined || fit.share <= ownShare) continue;
       // A rival whose own target translates it better is a near paraphrase with a translation of
       // its own ("Couldn't allocate memory to load…" and "…to save…"), not the text this one was
       // shifted from: that one has lost its target, or holds the same one.
-      const own = goodOdds(other.source, other.target);
+      const own = fitOf(other.source, other.target);
       if (own !== undefined && own.odds > fit.odds + 1e-9) continue;
       if (best === undefined || fit.odds > best.odds) best = { odds: fit.odds, source: other.source };
     }

@@ -68,6 +68,11 @@ export function boundsKeys(pair: string, sourceLength: number, config: CleanConf
   return sourceLength < config.length_ratio.short_chars ? [pair, `${pair} short`] : [pair];
 }
 
+/** Whether bounds were learned from the tiny band (sources under length_ratio.min_source_chars) itself. */
+export function isTinyBand(bounds: RatioBounds): boolean {
+  return bounds.pair.endsWith(" tiny");
+}
+
 /** The bounds a source of this length is judged by: its own band's where learned, else the next longer band's. */
 export function boundsFor(bounds: ReadonlyMap<string, RatioBounds>, pair: string, sourceLength: number, config: CleanConfig): RatioBounds | undefined {
   const learned = (key: string) => (bounds.get(key)?.source === "learned" ? bounds.get(key) : undefined);

@@ -129,7 +129,10 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
     // options ("不正形式の dumpdir: 'X' が未使用"), which language-ID would weigh like the rest
     // (it read that one as Catalan). It reads the target's scripts only, without command-line options.
     const expected = scriptsOf(context.targetLang);
-    const readable = withoutOptions(prose).replace(/[\p{L}\p{M}]/gu, (letter) => (expected.includes(scriptOfLetter(letter)) || scriptOfLetter(letter) === "Other" ? letter : " "));
+    const readable = withoutOptions(prose).replace(/[\p{L}\p{M}]/gu, (letter) => {
+      const script = scriptOfLetter(letter);
+      return expected.includes(script) || script === "Other" ? letter : " ";
+    });
     if (letterWeight(readable) < config.language.min_letters) return [];
     const lang = safeDetect(readable);
     if (lang === null || sameLanguage(lang, context.targetLang, readable)) return [];
@@ -140,7 +143,7 @@ export const RULE_FUNCTIONS: Record<RuleName, Rule> = {
     const ordinary = [...new Set(ordinaryWords(readable))].join(" ");
     if (letterWeight(ordinary) < config.language.min_letters || looksLikeList(prose)) return [];
     const confirmed = safeDetect(ordinary);
-    if (confirmed === null || sameLanguage(confirmed, context.targetLang, prose)) return [];
+    if (confirmed === null || sameLanguage(confirmed, context.targetLang, readable)) return [];
     return [{ rule: "wrong-language", field: context.path, detail: `detected ${lang}, expected ${context.targetLang}` }];
   },
 

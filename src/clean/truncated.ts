@@ -5,7 +5,7 @@
  * the larger the shortfall it needs.
  */
 import type { Rule } from "./rules.ts";
-import { logRatio } from "./length-ratio.ts";
+import { isTinyBand, logRatio } from "./length-ratio.ts";
 import { endsCleanly } from "./text-checks.ts";
 import { lostFinalMark, unfinishedEnding, weakUnfinishedEnding } from "./unfinished.ts";
 
@@ -70,7 +70,7 @@ export const truncatedRule: Rule = (context, config) => {
   // sources (length-ratio.ts, the "tiny" band) they need a shortfall of k_short in their own
   // spread; judged by the longer ones' bounds (too few to learn from), of k_short_fallback.
   const tiny = source.length < config.length_ratio.min_source_chars;
-  const k = !tiny ? config.truncation.k : bounds.pair.endsWith(" tiny") ? config.truncation.k_short : config.truncation.k_short_fallback;
+  const k = !tiny ? config.truncation.k : isTinyBand(bounds) ? config.truncation.k_short : config.truncation.k_short_fallback;
   if (!below(k)) return [];
   const lines = (text: string) => text.split("\n").filter((line) => line.trim() !== "").length;
   if (!endsCleanly(source) && lines(source) >= 2 && lines(context.target) >= lines(source)) return [];

@@ -10,7 +10,7 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { loadCleanConfig } from "../../src/clean/config.ts";
 import { learnAlignment, namesOf } from "../../src/clean/alignment.ts";
-import { boundsFor, learnAllBounds } from "../../src/clean/length-ratio.ts";
+import { boundsFor, isTinyBand, learnAllBounds } from "../../src/clean/length-ratio.ts";
 import { RULE_FUNCTIONS, type FieldContext } from "../../src/clean/rules.ts";
 import { learnEndings } from "../../src/clean/endings.ts";
 import { finalMarkLoss, lostFinalMark, unclosed, unfinishedEnding, weakUnfinishedEnding } from "../../src/clean/unfinished.ts";
@@ -34,7 +34,7 @@ function truncatedRule(pairs: readonly { lang: string; source: string; target: s
   const markLoss = finalMarkLoss(pairs);
   const endings = learnEndings(pairs, config.length_ratio.min_samples);
   // tinyBand false: sources under length_ratio.min_source_chars judged by the longer sources' bounds, as when the file has too few of them.
-  const withoutTiny = new Map([...bounds].filter(([key]) => !key.endsWith(" tiny")));
+  const withoutTiny = new Map([...bounds].filter(([, band]) => !isTinyBand(band)));
   return (source: string, target: string, lang: string, withEndings = true, tinyBand = true) => {
     const context: FieldContext = { path: "text", target, source, targetLang: lang, sourceLang: "en", bounds: boundsFor(tinyBand ? bounds : withoutTiny, "en-x", source.length, config), alignment, finalMarkLoss: markLoss, endings: withEndings ? endings : undefined, translatorIssues: [], scaffolding: [] };
     return RULE_FUNCTIONS.truncated(context, config)[0]?.detail;
